@@ -1,0 +1,73 @@
+"""The e-wallet Flask application: create_app wires config, extensions, blueprints and error handlers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from webapp import config as settings
+from webapp.extensions import csrf, htmx, init_database, limiter, login_manager
+from webapp.logs import configure_logging, init_request_logging
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.update(settings.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    settings.check_production(app.config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+    configure_logging(app.config["LOG_LEVEL"])
+    init_database(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    init_request_logging(app)
+    _register_blueprints(app)
+    _security_headers(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp import errorhandlers, ops
+    from webapp.api import bp as api_bp
+    from webapp.web import bp as web_bp
+
+    ops.init_metrics(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # bearer tokens, never cookies: there is no ambient credential to forge
+    app.register_blueprint(web_bp)
+    errorhandlers.init_app(app)
+
+
+def _security_headers(app: Flask) -> None:
+    stripe_js = urlsplit(app.config["STRIPE_JS_URL"])
+    stripe_origin = f"{stripe_js.scheme}://{stripe_js.netloc}"
+    csp = "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' {stripe_origin}",
+        f"frame-src {stripe_origin}",
+        f"connect-src 'self' {stripe_origin}",
+        "img-src 'self' data: blob:",
+        "style-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        if app.config["EWALLET_ENV"] == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        return response

@@ -1,0 +1,7 @@
+"""JSON API for the mobile app (DESIGN §9): every response is in the envelope, every failure has a code."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from webapp.api import auth, openapi, transactions, transfers, wallets  # noqa: E402,F401

@@ -1,0 +1,120 @@
+"""`ewallet`: the operator's command line (DESIGN §4), a FlaskGroup so every command has the app."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from webapp import create_app
+from webapp.errors import DomainError
+from webapp.extensions import new_uow
+from webapp.money import Money, check_currency
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def cli():
+    """E-Wallet operations."""
+
+
+@cli.command("dev")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-seed", is_flag=True, help="Skip the demo users.")
+@with_appcontext
+def dev(port: int, no_seed: bool):
+    """Migrate the embedded SQLite database, seed two demo users and serve on 127.0.0.1."""
+    from flask import current_app
+
+    from webapp import devserver
+
+    devserver.run(current_app._get_current_object(), port=port, seed=not no_seed)
+
+
+@cli.group("db")
+def db_group():
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str):
+    """Apply Alembic migrations to DATABASE_URL."""
+    from flask import current_app
+
+    from webapp.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@cli.command("create-admin")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--phone", prompt=True)
+@with_appcontext
+def create_admin(email: str, password: str, phone: str):
+    """Create an admin account, or promote an existing user to admin."""
+    from webapp.services import staff
+
+    user = _run(lambda: staff.make_admin(new_uow(), email=email, password=password, phone=phone))
+    click.echo(f"{user.email} is an admin (user id {user.id})")
+
+
+@cli.command("credit")
+@click.option("--email", required=True)
+@click.option("--amount", required=True, type=int, help="Minor units, e.g. 1050 for 10.50 USD.")
+@click.option("--currency", required=True)
+@click.option("--reason", required=True)
+@with_appcontext
+def credit(email: str, amount: int, currency: str, reason: str):
+    """An audited manual credit from the house adjustments account."""
+    from webapp.services import adjustments
+
+    money = Money(amount, _run(lambda: check_currency(currency)))
+    tx = _run(lambda: adjustments.credit(new_uow(), email=email, amount=money, reason=reason))
+    click.echo(f"credited {money} to {email} (transaction {tx.id})")
+
+
+@cli.command("reconcile")
+@with_appcontext
+def reconcile():
+    """Check every wallet against the ledger and the global zero sum; exit 1 on any drift."""
+    from webapp.services import reconciliation
+
+    report = reconciliation.reconcile(new_uow())
+    click.echo(f"wallets checked: {report.wallets_checked}")
+    for currency, total in sorted(report.currency_totals.items()):
+        click.echo(f"  {currency}: postings sum {total} {'ok' if total == 0 else 'UNBALANCED'}")
+    for drift in report.drifts:
+        click.echo(f"  DRIFT wallet {drift.wallet_id} ({drift.currency}) {drift.what}: "
+                   f"cached {drift.cached}, ledger {drift.ledger}")
+    click.echo("reconciliation: clean" if report.ok else "reconciliation: DRIFT FOUND")
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.group("audit")
+def audit_group():
+    """The tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify():
+    """Walk every audit stream; report the first changed, inserted or deleted row."""
+    from webapp.services import audit
+
+    finding = audit.verify(new_uow())
+    if finding is None:
+        click.echo("audit trail intact")
+        return
+    click.echo(f"audit trail BROKEN: {finding}")
+    sys.exit(1)
+
+
+def _run(step):
+    try:
+        return step()
+    except DomainError as error:
+        raise click.ClickException(error.message) from None

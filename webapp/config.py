@@ -1,0 +1,85 @@
+"""Settings from the environment (names fixed by DESIGN §3), with safe embedded defaults for development."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from webapp.errors import ConfigurationError
+
+INSTANCE_DIR = Path(os.environ.get("EWALLET_INSTANCE_DIR", Path.cwd() / "instance"))
+DEV_SECRET = "dev-only-secret-never-use-in-production"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _limits(raw: str) -> dict[str, int]:
+    """Parse "USD:10000,EUR:9000,*:10000" (major units per currency; `*` for any other currency)."""
+    limits = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        code, _, amount = part.partition(":")
+        limits[code.strip().upper()] = int(amount)
+    return limits
+
+
+def from_environment() -> dict:
+    env = os.environ.get("EWALLET_ENV", "development")
+    return {
+        "EWALLET_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ewallet.db'}"),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
+        "JWT_ACCESS_TTL": _int("JWT_ACCESS_TTL", 900),  # seconds
+        "JWT_REFRESH_TTL": _int("JWT_REFRESH_TTL", 30 * 24 * 3600),  # seconds
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
+        "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "US").upper(),
+        "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
+        # Transfer limits in major units per currency; a currency not named falls back to `*`.
+        "TRANSFER_LIMIT_PER_TX": _limits(os.environ.get("TRANSFER_LIMIT_PER_TX", "*:10000")),
+        "TRANSFER_LIMIT_DAILY": _limits(os.environ.get("TRANSFER_LIMIT_DAILY", "*:25000")),
+        # Above this single-transfer amount (major units) the sender must have passed KYC.
+        "KYC_FREE_TRANSFER_LIMIT": _limits(os.environ.get("KYC_FREE_TRANSFER_LIMIT", "*:1000")),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_SECONDS": _int("LOGIN_LOCKOUT_SECONDS", 15 * 60),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),  # bytes; KYC images fit
+        "API_MAX_JSON_BYTES": _int("API_MAX_JSON_BYTES", 64 * 1024),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session; forms left open still submit
+    }
+
+
+def check_production(config: dict) -> None:
+    """Production refuses to start on development secrets or the embedded SQLite database."""
+    if config["EWALLET_ENV"] != "production":
+        return
+    problems = []
+    if config["SECRET_KEY"] in ("", DEV_SECRET) or len(config["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+    if config["DATABASE_URL"].startswith("sqlite"):
+        problems.append("DATABASE_URL must point at MySQL/MariaDB")
+    if not config["REDIS_URL"]:
+        problems.append("REDIS_URL must be set (jobs and rate limits)")
+    for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+        if not config[key]:
+            problems.append(f"{key} must be set")
+    if problems:
+        raise ConfigurationError("; ".join(problems))

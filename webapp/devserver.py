@@ -1,0 +1,51 @@
+"""`ewallet dev`: the wallet on its embedded defaults (SQLite under instance/, jobs inline), with two
+demo users holding money, so a newcomer can sign in and send money straight away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import run_simple
+
+from webapp.extensions import new_uow
+from webapp.migrate import upgrade
+from webapp.models import User
+from webapp.money import Money
+from webapp.services import accounts, adjustments
+
+DEMO_USERS = (
+    # email, password, phone, opening balance in minor units (USD)
+    ("alice@example.com", "alice-wallet-demo", "+14155550101", 50_000),
+    ("bob@example.com", "bob-wallet-demo", "+14155550102", 25_000),
+)
+
+
+def run(app: Flask, *, port: int, seed: bool) -> None:
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(url)
+    if seed:
+        seed_demo_users()
+        click.echo("\nDemo users (USD wallets, identity verified):")
+        for email, password, phone, _ in DEMO_USERS:
+            click.echo(f"  {email:<20} password: {password:<18} phone: {phone}")
+    click.echo(f"\nE-Wallet on http://127.0.0.1:{port}/  (database: {url})\n")
+    # Flask refuses app.run() inside its own CLI, so serve with werkzeug directly; loopback only.
+    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+
+
+def seed_demo_users() -> None:
+    for email, password, phone, opening in DEMO_USERS:
+        with new_uow() as uow:
+            if uow.session.scalar(select(User).where(User.email == email)):
+                continue
+        user = accounts.register(new_uow(), email=email, password=password, phone=phone)
+        with new_uow() as uow:
+            uow.session.get(User, user.id).kyc_status = "verified"
+            uow.commit()
+        adjustments.credit(new_uow(), email=email, amount=Money(opening, "USD"), reason="demo opening balance",
+                           actor="ewallet dev")

@@ -1,0 +1,96 @@
+"""Domain errors. Each carries a stable `code` that the API and the web pages map to what a user sees."""
+
+from __future__ import annotations
+
+
+class ConfigurationError(RuntimeError):
+    """The process is misconfigured and must not start."""
+
+
+class DomainError(Exception):
+    code = "DOMAIN_ERROR"
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details or {}
+
+
+class ValidationError(DomainError):
+    code = "VALIDATION_ERROR"
+    default_message = "Some fields are not valid."
+
+    @classmethod
+    def field(cls, name: str, message: str) -> ValidationError:
+        return cls(message, details={"fields": {name: message}})
+
+
+class Unauthorized(DomainError):
+    code = "UNAUTHORIZED"
+    default_message = "Authentication is required."
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class InsufficientFunds(DomainError):
+    code = "INSUFFICIENT_FUNDS"
+    default_message = "Not enough available balance."
+
+
+class CurrencyMismatch(DomainError):
+    code = "CURRENCY_MISMATCH"
+    default_message = "The currencies do not match."
+
+
+class LimitExceeded(DomainError):
+    code = "LIMIT_EXCEEDED"
+    default_message = "This exceeds your limit."
+
+
+class KycRequired(DomainError):
+    code = "KYC_REQUIRED"
+    default_message = "Verify your identity to do this."
+
+
+class AccountFrozen(DomainError):
+    code = "ACCOUNT_FROZEN"
+    default_message = "This account is frozen."
+
+
+class IdempotencyConflict(DomainError):
+    code = "IDEMPOTENCY_CONFLICT"
+    default_message = "This idempotency key was already used with a different request."
+
+
+class AccountLocked(Unauthorized):
+    """Too many failed logins; the account is locked for a while. Same code as a bad password on purpose."""
+
+    default_message = "Too many failed attempts. Try again later."
+
+
+# --- Ledger invariants: these are bugs, never user errors. -------------------------------------------
+
+
+class LedgerError(Exception):
+    """A ledger invariant would be broken; the unit of work must roll back."""
+
+
+class UnbalancedEntryError(LedgerError):
+    """Postings of one journal entry do not sum to zero in some currency."""
+
+
+class MixedCurrencyError(LedgerError, TypeError):
+    """Money of two currencies was combined."""
+
+
+class StaleWalletError(LedgerError):
+    """A conditional wallet update touched no row: the cached balance would go wrong."""

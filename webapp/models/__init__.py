@@ -1,0 +1,25 @@
+"""All models, imported here so Alembic and `Base.metadata` see every table."""
+
+from webapp.models.audit import AuditLog, AuditStream
+from webapp.models.base import Base
+from webapp.models.idempotency import IdempotencyKey
+from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
+from webapp.models.transactions import Transaction
+from webapp.models.users import RefreshToken, User
+from webapp.models.wallets import Wallet
+
+__all__ = [
+    "HOUSE_ACCOUNTS",
+    "Account",
+    "AuditLog",
+    "AuditStream",
+    "Base",
+    "Hold",
+    "IdempotencyKey",
+    "JournalEntry",
+    "Posting",
+    "RefreshToken",
+    "Transaction",
+    "User",
+    "Wallet",
+]

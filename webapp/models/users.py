@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.models.base import Base, Timestamp, Uuid, new_id, utcnow
+
+ROLES = ("user", "reviewer", "admin")
+KYC_STATUSES = ("unverified", "pending", "verified", "rejected")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    phone: Mapped[str] = mapped_column(String(16), unique=True)  # E.164, e.g. +14155550123
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id encoded hash
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    kyc_status: Mapped[str] = mapped_column(String(16), default="unverified")
+    is_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    @property
+    def masked_phone(self) -> str:
+        """What logs and other users may see: the country code and the last two digits."""
+        return f"{self.phone[:3]}•••{self.phone[-2:]}"
+
+
+class RefreshToken(Base):
+    """A rotating refresh token. Only its hash is stored; a reused (spent) token revokes its family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    family_id: Mapped[str] = mapped_column(Uuid, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.models.base import Base, Timestamp, Uuid, new_id, utcnow
+from webapp.money import Money
+
+
+class Wallet(Base):
+    """A user's balance in one currency. `balance` and `reserved` cache the ledger: they change only in
+    the same transaction as the postings, and `ewallet reconcile` proves they agree."""
+
+    __tablename__ = "wallets"
+    __table_args__ = (UniqueConstraint("user_id", "currency", name="uq_wallets_user_currency"),)
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units, Σ postings
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units held by pending holds
+    version: Mapped[int] = mapped_column(Integer)  # bumped on every change of the cache
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    # Every UPDATE of a wallet is "… WHERE id = ? AND version = ?", and SQLAlchemy raises StaleDataError
+    # when it touches no row: a cache that changed under us aborts the movement instead of drifting.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def available(self) -> Money:
+        return Money(self.balance - self.reserved, self.currency)

@@ -1,0 +1,60 @@
+"""Reading what users see: transaction pages with an opaque cursor, and single receipts."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from webapp.db import UnitOfWork
+from webapp.errors import NotFound, ValidationError
+from webapp.models import Transaction, Wallet
+
+MAX_PAGE = 100
+
+
+def encode_cursor(tx: Transaction) -> str:
+    raw = f"{tx.created_at.isoformat(timespec='microseconds')}|{tx.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, tx_id = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), tx_id
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError.field("cursor", "This cursor is not valid.") from None
+
+
+def page(
+    uow: UnitOfWork, *, user_id: str, wallet_id: str | None = None, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Transaction], str | None]:
+    """Newest first. `wallet_id` narrows to one of the user's wallets; a foreign wallet is NOT_FOUND."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError.field("limit", f"Ask for 1 to {MAX_PAGE} transactions.")
+    query = select(Transaction).where(Transaction.user_id == user_id)
+    with uow:
+        if wallet_id is not None:
+            wallet = uow.session.get(Wallet, wallet_id)
+            if wallet is None or wallet.user_id != user_id:
+                raise NotFound("Wallet not found.")
+            query = query.where(Transaction.wallet_id == wallet_id)
+        if cursor:
+            stamp, tx_id = decode_cursor(cursor)
+            query = query.where(or_(Transaction.created_at < stamp,
+                                    and_(Transaction.created_at == stamp, Transaction.id < tx_id)))
+        query = query.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(limit + 1)
+        rows = list(uow.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more else None)
+
+
+def get(uow: UnitOfWork, *, user_id: str, transaction_id: object) -> Transaction:
+    with uow:
+        tx = uow.session.get(Transaction, transaction_id) if isinstance(transaction_id, str) else None
+        if tx is None or tx.user_id != user_id:
+            raise NotFound("Transaction not found.")
+        return tx

@@ -1,0 +1,74 @@
+"""Client idempotency keys (DESIGN §7): unique per user and operation, stored with a hash of the request
+in the same transaction as the effect, so a key exists if and only if its effect does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.db import UnitOfWork
+from webapp.errors import IdempotencyConflict, ValidationError
+from webapp.models import IdempotencyKey
+from webapp.models.base import utcnow
+
+KEY_TTL = timedelta(hours=48)  # DESIGN asks for at least 24 hours
+MAX_KEY_LENGTH = 255
+
+
+class KeyTaken(Exception):
+    """Another request with this key committed first (or is committing now): replay its result."""
+
+
+def check_key(key: object) -> str:
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise ValidationError.field("idempotency_key", f"Send a unique key of 1–{MAX_KEY_LENGTH} characters.")
+    return key.strip()
+
+
+def fingerprint(request: dict) -> str:
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def find_result(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_hash: str) -> str | None:
+    """The result id stored for this key, or None if the key is new. A different request is a conflict."""
+    stored = uow.session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.operation == operation, IdempotencyKey.key == key
+        )
+    )
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise IdempotencyConflict()
+    return stored.result_id
+
+
+def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_hash: str, result_id: str) -> None:
+    """Insert the key first thing in the unit of work. A concurrent twin blocks on the unique index until
+    we commit, then gets KeyTaken and replays our result instead of moving money again."""
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(
+                IdempotencyKey(
+                    user_id=user_id,
+                    operation=operation,
+                    key=key,
+                    request_hash=request_hash,
+                    result_id=result_id,
+                    expires_at=utcnow() + KEY_TTL,
+                )
+            )
+    except IntegrityError as error:
+        raise KeyTaken() from error
+
+
+def purge_expired(uow: UnitOfWork) -> int:
+    with uow:
+        deleted = uow.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
+        uow.commit()
+    return deleted.rowcount

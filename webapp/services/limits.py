@@ -1,0 +1,54 @@
+"""Amount sanity and the per-transfer, daily and KYC limits from config (major units per currency)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+
+from webapp.db import UnitOfWork
+from webapp.errors import KycRequired, LimitExceeded, ValidationError
+from webapp.models import Transaction, User, Wallet
+from webapp.models.base import utcnow
+from webapp.money import MAX_MINOR, Money, exponent
+
+
+def check_positive(amount: Money) -> None:
+    if amount.amount <= 0:
+        raise ValidationError.field("amount", "Enter an amount greater than zero.")
+    if amount.amount > MAX_MINOR:
+        raise ValidationError.field("amount", "That amount is too large.")
+
+
+def limit_for(table: dict[str, int], currency: str) -> Money | None:
+    """The configured limit in `currency`, or None when neither the currency nor `*` is configured."""
+    major = table.get(currency, table.get("*"))
+    return None if major is None else Money(major * 10 ** exponent(currency), currency)
+
+
+def check_transfer(uow: UnitOfWork, sender: User, wallet: Wallet, amount: Money) -> None:
+    per_tx = limit_for(uow.config.get("TRANSFER_LIMIT_PER_TX", {}), amount.currency)
+    if per_tx is not None and amount > per_tx:
+        raise LimitExceeded(f"A single transfer can be at most {per_tx.format()}.",
+                            details={"limit": per_tx.amount, "currency": per_tx.currency})
+    kyc_free = limit_for(uow.config.get("KYC_FREE_TRANSFER_LIMIT", {}), amount.currency)
+    if kyc_free is not None and amount > kyc_free and sender.kyc_status != "verified":
+        raise KycRequired(f"Verify your identity to send more than {kyc_free.format()}.")
+    daily = limit_for(uow.config.get("TRANSFER_LIMIT_DAILY", {}), amount.currency)
+    if daily is not None and sent_today(uow, wallet.id) + amount.amount > daily.amount:
+        raise LimitExceeded(f"You can send at most {daily.format()} a day.",
+                            details={"limit": daily.amount, "currency": daily.currency})
+
+
+def sent_today(uow: UnitOfWork, wallet_id: str) -> int:
+    """Minor units sent from this wallet since midnight UTC."""
+    midnight = datetime.combine(utcnow().date(), time.min)
+    total = uow.session.scalar(
+        select(func.coalesce(func.sum(Transaction.amount), 0)).where(
+            Transaction.wallet_id == wallet_id,
+            Transaction.kind == "transfer",
+            Transaction.direction == "debit",
+            Transaction.created_at >= midnight,
+        )
+    )
+    return int(total)
