@@ -3,27 +3,17 @@ stores the idempotency key, or does none of it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import select
-
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound, ValidationError
 from webapp.models import Transaction, User, Wallet
 from webapp.models.base import new_id
 from webapp.money import Money
-from webapp.services import audit, idempotency, ledger, limits
-from webapp.services.accounts import normalize_email, normalize_phone
+from webapp.services import audit, idempotency, ledger, limits, recipients
+from webapp.services.recipients import RECIPIENT_KINDS, Recipient
 
 OPERATION = "transfer"
-RECIPIENT_KINDS = ("wallet_id", "user_id", "email", "phone")
+__all__ = ["RECIPIENT_KINDS", "Recipient", "transfer"]
 MAX_NOTE = 140
-
-
-@dataclass(frozen=True)
-class Recipient:
-    kind: str  # one of RECIPIENT_KINDS
-    value: str
 
 
 def transfer(
@@ -75,7 +65,7 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
         raise CurrencyMismatch(f"This wallet holds {source.currency}, not {amount.currency}.")
     if sender.is_frozen:
         raise AccountFrozen()
-    target = _resolve(uow, to, amount.currency)
+    target = recipients.resolve(uow, to, amount.currency)
     if target.user_id == sender_id:
         raise ValidationError.field("recipient", "You can't send money to yourself.")
     locked = ledger.lock_wallets(uow, [source.id, target.id])
@@ -102,33 +92,3 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
 def _party(user: User, wallet: Wallet) -> dict:
     return {"type": "user", "user_id": user.id, "wallet_id": wallet.id, "email": user.email,
             "phone": user.masked_phone}
-
-
-def _resolve(uow: UnitOfWork, to: Recipient, currency: str) -> Wallet:
-    """The recipient's wallet in `currency`. Unknown people are NOT_FOUND; a person without a wallet in
-    that currency (or a wallet id of another currency) is CURRENCY_MISMATCH."""
-    if to.kind == "wallet_id":
-        wallet = uow.session.get(Wallet, to.value)
-        if wallet is None:
-            raise NotFound("Recipient wallet not found.")
-        if wallet.currency != currency:
-            raise CurrencyMismatch(f"The recipient wallet holds {wallet.currency}, not {currency}.")
-        return wallet
-    user = _find_user(uow, to)
-    if user is None:
-        raise NotFound("No wallet user matches that recipient.")
-    wallet = uow.session.scalar(select(Wallet).where(Wallet.user_id == user.id, Wallet.currency == currency))
-    if wallet is None:
-        raise CurrencyMismatch(f"The recipient has no {currency} wallet.")
-    return wallet
-
-
-def _find_user(uow: UnitOfWork, to: Recipient) -> User | None:
-    if to.kind == "user_id":
-        return uow.session.get(User, to.value)
-    if to.kind == "email":
-        return uow.session.scalar(select(User).where(User.email == normalize_email(to.value)))
-    if to.kind == "phone":
-        phone = normalize_phone(to.value, uow.config.get("DEFAULT_PHONE_REGION", "US"))
-        return uow.session.scalar(select(User).where(User.phone == phone))
-    raise ValidationError.field("recipient", "Choose who to send to.")
