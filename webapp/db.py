@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ R = TypeVar("R")
 # unit of work may simply run again.
 RETRYABLE_MYSQL_ERRORS = {1213, 1205}
 MAX_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -100,6 +102,7 @@ def retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
             except DBAPIError as error:
                 if attempt == MAX_ATTEMPTS or not is_retryable(error):
                     raise
+                log.info("retrying %s after %s (attempt %d)", fn.__name__, error.orig.args[0], attempt)
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jittered backoff
         raise AssertionError("unreachable")
 

@@ -93,3 +93,23 @@ def test_reconcile_names_a_drifting_wallet(uow):
     report = reconciliation.reconcile(uow)
     assert not report.ok
     assert [(d.wallet_id, d.what, d.cached, d.ledger) for d in report.drifts] == [(wallet.id, "balance", 2_501, 2_500)]
+
+
+def test_expired_holds_are_released(uow):
+    from datetime import timedelta
+
+    from webapp.models.base import utcnow
+
+    wallet = _user_wallet(uow)
+    _fund(uow, wallet, 1_000)
+    with uow:
+        locked = ledger.lock_wallets(uow, [wallet.id])[wallet.id]
+        ledger.reserve(uow, locked, Money(400, "USD"), reason="stale", expires_at=utcnow() - timedelta(minutes=1))
+        ledger.reserve(uow, locked, Money(100, "USD"), reason="fresh", expires_at=utcnow() + timedelta(hours=1))
+        uow.commit()
+    assert ledger.expire_holds(uow) == 1
+    with uow:
+        final = uow.session.get(Wallet, wallet.id)
+        assert (final.balance, final.reserved) == (1_000, 100)
+        assert sorted(h.status for h in uow.session.scalars(select(Hold))) == ["expired", "pending"]
+    assert reconciliation.reconcile(uow).ok

@@ -29,7 +29,15 @@ def test_parse_typed_amounts(text, currency, minor):
 
 @pytest.mark.parametrize(
     ("text", "currency"),
-    [("12.345", "USD"), ("1.5", "JPY"), ("1.2345", "KWD"), ("abc", "USD"), ("", "USD"), ("NaN", "USD"), ("1e999x", "USD")],
+    [
+        ("12.345", "USD"),
+        ("1.5", "JPY"),
+        ("1.2345", "KWD"),
+        ("abc", "USD"),
+        ("", "USD"),
+        ("NaN", "USD"),
+        ("1e999x", "USD"),
+    ],
 )
 def test_parse_refuses_too_many_places_and_garbage(text, currency):
     with pytest.raises(ValidationError) as caught:

@@ -24,16 +24,17 @@ def credit(uow: UnitOfWork, *, email: str, amount: Money, reason: str, actor: st
         wallet = uow.session.scalar(
             select(Wallet).where(Wallet.user_id == user.id, Wallet.currency == amount.currency)
         ) or wallets.open_wallet_in_uow(uow, user_id=user.id, currency=amount.currency)
-        wallet = ledger.lock_wallets(uow, [wallet.id])[wallet.id]
         house = ledger.house_account(uow, "adjustments", amount.currency)
-        entry = ledger.post_entry(uow, kind="adjustment", description=reason, legs=[
-            ledger.Leg(-amount, account_id=house.id), ledger.Leg(amount, wallet=wallet)])
+        entry = ledger.open_entry(uow, kind="adjustment", description=reason)
+        audit.append(uow, stream=audit.user_stream(user.id), event="manual_credit", actor_id=None,
+                     data={"entry_id": entry.id, "wallet_id": wallet.id, "amount": amount.amount,
+                           "currency": amount.currency, "reason": reason, "by": actor})
+        wallet = ledger.lock_wallets(uow, [wallet.id])[wallet.id]  # audit head before wallet: one lock order
+        ledger.post_entry(uow, entry=entry, legs=[ledger.Leg(-amount, account_id=house.id),
+                                                  ledger.Leg(amount, wallet=wallet)])
         tx = Transaction(wallet_id=wallet.id, user_id=user.id, kind="adjustment", direction="credit",
                          amount=amount.amount, currency=amount.currency, journal_entry_id=entry.id,
                          counterparty={"type": "house", "name": "E-Wallet"}, meta={"reason": reason})
         uow.session.add(tx)
-        audit.append(uow, stream=audit.user_stream(user.id), event="manual_credit", actor_id=None,
-                     data={"entry_id": entry.id, "wallet_id": wallet.id, "amount": amount.amount,
-                           "currency": amount.currency, "reason": reason, "by": actor})
         uow.commit()
     return tx

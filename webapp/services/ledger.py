@@ -66,7 +66,10 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
 
 
 def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Wallet]:
-    """SELECT … FOR UPDATE in ascending id order, so two movements never wait on each other in a cycle."""
+    """SELECT … FOR UPDATE in ascending id order, so two movements never wait on each other in a cycle.
+
+    Lock order across the wallet: idempotency key, then audit stream head, then wallets. Take wallet
+    locks last, right before posting, so they are held for as short a time as possible."""
     ids = sorted(set(wallet_ids))
     rows = uow.session.scalars(
         select(Wallet).where(Wallet.id.in_(ids)).order_by(Wallet.id).with_for_update().execution_options(
@@ -76,14 +79,28 @@ def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Wallet
     return {wallet.id: wallet for wallet in rows}
 
 
-def post_entry(
-    uow: UnitOfWork, *, kind: str, legs: list[Leg], description: str = "", reverses_id: str | None = None
-) -> JournalEntry:
-    """Write one balanced entry. Wallet legs must be locked by the caller; a debit never takes a wallet
-    below its reserved amount (holds are posted through `post_hold`, which releases the reserve first)."""
-    check_balanced(leg.money for leg in legs)
+def open_entry(uow: UnitOfWork, *, kind: str, description: str = "", reverses_id: str | None = None) -> JournalEntry:
+    """The entry's header alone, so rows that refer to it can be written before the wallets are locked."""
     entry = JournalEntry(kind=kind, description=description[:255], reverses_id=reverses_id)
     uow.session.add(entry)
+    uow.session.flush()
+    return entry
+
+
+def post_entry(
+    uow: UnitOfWork,
+    *,
+    legs: list[Leg],
+    entry: JournalEntry | None = None,
+    kind: str = "",
+    description: str = "",
+    reverses_id: str | None = None,
+) -> JournalEntry:
+    """Write one balanced entry (into `entry`, or a new one of `kind`). Wallet legs must be locked by the
+    caller; a debit never takes a wallet below its reserved amount (`post_hold` releases the reserve first)."""
+    check_balanced(leg.money for leg in legs)
+    if entry is None:
+        entry = open_entry(uow, kind=kind, description=description, reverses_id=reverses_id)
     for leg in legs:
         if leg.wallet is not None:
             _move_wallet_balance(leg.wallet, leg.money)
@@ -131,6 +148,25 @@ def release_hold(uow: UnitOfWork, hold: Hold, wallet: Wallet, *, status: str = "
     """Give held funds back (the outside work failed, or the hold expired). No entry: nothing moved."""
     _settle_hold(hold, wallet, status)
     uow.session.flush()
+
+
+def expire_holds(uow: UnitOfWork, *, now: datetime | None = None, batch: int = 100) -> int:
+    """Release pending holds whose time has passed (a payout or top-up that never settled). Run from
+    the worker's scheduler; each hold is settled under its wallet's lock, so a late post can't race it."""
+    now = now or utcnow()
+    with uow:
+        due = uow.session.scalars(
+            select(Hold.id).where(Hold.status == "pending", Hold.expires_at <= now).limit(batch)
+        ).all()
+    for hold_id in due:
+        with uow:
+            hold = uow.session.get(Hold, hold_id)
+            wallet = lock_wallets(uow, [hold.wallet_id])[hold.wallet_id]
+            hold = uow.session.get(Hold, hold_id, populate_existing=True)
+            if hold.status == "pending":
+                release_hold(uow, hold, wallet, status="expired")
+                uow.commit()
+    return len(due)
 
 
 def _settle_hold(hold: Hold, wallet: Wallet, status: str) -> None:

@@ -26,7 +26,8 @@ def limit_for(table: dict[str, int], currency: str) -> Money | None:
     return None if major is None else Money(major * 10 ** exponent(currency), currency)
 
 
-def check_transfer(uow: UnitOfWork, sender: User, wallet: Wallet, amount: Money) -> None:
+def check_transfer(uow: UnitOfWork, sender: User, amount: Money) -> None:
+    """The limits that need no lock: per transfer, and the ceiling for users who have not passed KYC."""
     per_tx = limit_for(uow.config.get("TRANSFER_LIMIT_PER_TX", {}), amount.currency)
     if per_tx is not None and amount > per_tx:
         raise LimitExceeded(f"A single transfer can be at most {per_tx.format()}.",
@@ -34,6 +35,10 @@ def check_transfer(uow: UnitOfWork, sender: User, wallet: Wallet, amount: Money)
     kyc_free = limit_for(uow.config.get("KYC_FREE_TRANSFER_LIMIT", {}), amount.currency)
     if kyc_free is not None and amount > kyc_free and sender.kyc_status != "verified":
         raise KycRequired(f"Verify your identity to send more than {kyc_free.format()}.")
+
+
+def check_daily(uow: UnitOfWork, wallet: Wallet, amount: Money) -> None:
+    """Call with the wallet locked: the sum of today's transfers can't then change under us."""
     daily = limit_for(uow.config.get("TRANSFER_LIMIT_DAILY", {}), amount.currency)
     if daily is not None and sent_today(uow, wallet.id) + amount.amount > daily.amount:
         raise LimitExceeded(f"You can send at most {daily.format()} a day.",

@@ -57,6 +57,23 @@ def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_has
 
 
 def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transaction:
+    sender, source, target = _check(uow, sender_id, from_wallet_id, to, amount)
+    # What needs no wallet lock is written first and the wallet rows are locked late, so a popular
+    # recipient's row stays locked only for the few statements before commit. Rows that reference a
+    # wallet (history rows) come after the lock: InnoDB's foreign-key check takes a shared lock on the
+    # wallet, and a shared lock taken before our FOR UPDATE would deadlock with a twin transaction.
+    entry = ledger.open_entry(uow, kind="transfer")
+    audit.append(uow, stream=audit.user_stream(sender_id), event="transfer", actor_id=sender_id,
+                 data={"entry_id": entry.id, "from_wallet": source.id, "to_wallet": target.id,
+                       "amount": amount.amount, "currency": amount.currency})
+    locked = ledger.lock_wallets(uow, [source.id, target.id])
+    limits.check_daily(uow, locked[source.id], amount)  # under the lock, so two transfers can't both fit
+    ledger.post_entry(uow, entry=entry, legs=[ledger.Leg(-amount, wallet=locked[source.id]),
+                                              ledger.Leg(amount, wallet=locked[target.id])])
+    return _record_sides(uow, entry, debit_id, sender, source, target, amount, note)
+
+
+def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[User, Wallet, Wallet]:
     sender = uow.session.get(User, sender_id)
     source = uow.session.get(Wallet, from_wallet_id)
     if source is None or source.user_id != sender_id:
@@ -68,23 +85,20 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
     target = recipients.resolve(uow, to, amount.currency)
     if target.user_id == sender_id:
         raise ValidationError.field("recipient", "You can't send money to yourself.")
-    locked = ledger.lock_wallets(uow, [source.id, target.id])
-    source, target = locked[source.id], locked[target.id]
-    limits.check_transfer(uow, sender, source, amount)  # after the lock: the daily sum can't race
-    entry = ledger.post_entry(uow, kind="transfer", legs=[ledger.Leg(-amount, wallet=source),
-                                                          ledger.Leg(amount, wallet=target)])
+    limits.check_transfer(uow, sender, amount)
+    return sender, source, target
+
+
+def _record_sides(uow, entry, debit_id, sender, source, target, amount, note) -> Transaction:
     recipient = uow.session.get(User, target.user_id)
     meta = {"note": note} if note else {}
-    debit = Transaction(id=debit_id, wallet_id=source.id, user_id=sender_id, kind="transfer",
+    debit = Transaction(id=debit_id, wallet_id=source.id, user_id=sender.id, kind="transfer",
                         direction="debit", amount=amount.amount, currency=amount.currency,
                         counterparty=_party(recipient, target), meta=meta, journal_entry_id=entry.id)
     credit = Transaction(wallet_id=target.id, user_id=target.user_id, kind="transfer", direction="credit",
                          amount=amount.amount, currency=amount.currency, counterparty=_party(sender, source),
                          meta=meta, journal_entry_id=entry.id)
     uow.session.add_all([debit, credit])
-    audit.append(uow, stream=audit.user_stream(sender_id), event="transfer", actor_id=sender_id,
-                 data={"entry_id": entry.id, "from_wallet": source.id, "to_wallet": target.id,
-                       "amount": amount.amount, "currency": amount.currency})
     uow.session.flush()
     return debit
 
