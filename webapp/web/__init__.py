@@ -1,12 +1,16 @@
-"""Server-rendered pages (Jinja + HTMX), phone-first."""
+"""Server-rendered pages (Jinja + HTMX), phone-first. One module per area; every view parses the form,
+calls one service function through a fresh unit of work, and maps domain errors back onto the page."""
 
 from flask import Blueprint
 
-from webapp.extensions import login_manager
-
 bp = Blueprint("web", __name__)
 
-
-@login_manager.user_loader
-def _load_user(user_id: str):
-    return None  # placeholder until the web sign-in lands
+from webapp.web import (  # noqa: E402,F401  (the modules register their routes, filters and loader on import)
+    auth,
+    dashboard,
+    filters,
+    history,
+    profile,
+    send,
+    session,
+)

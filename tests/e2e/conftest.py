@@ -1,0 +1,98 @@
+"""End-to-end fixtures: a real server on a free loopback port (CSRF on, as in production) and Debian's
+chromium driven by Playwright at a phone's viewport."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import make_test_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}
+SCREENS = Path(os.environ.get("E2E_SCREENS_DIR", "/tmp/screens"))
+
+
+@pytest.fixture(scope="session")
+def live_app(database_url):
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    yield app
+    app.extensions["ewallet.db"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The whole app, served by werkzeug in a thread, exactly as a browser meets it."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def phone(browser, live_server):
+    """Open a fresh phone-sized browser (its own cookies) per person; console errors fail the test, so a
+    CSP violation or a broken script cannot pass unnoticed. (Chromium also logs every 4xx page it loads;
+    those are the app answering a bad form, not a fault.)"""
+    contexts, problems = [], []
+
+    def on_console(message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def open_phone(javascript: bool = True):
+        context = browser.new_context(base_url=live_server, java_script_enabled=javascript, **PHONE)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        return page
+
+    yield open_phone
+    for context in contexts:
+        context.close()
+    assert problems == [], problems
+
+
+@pytest.fixture()
+def ewallet_cli(database_url):
+    """The real console script, in its own process, against the test database."""
+    script = Path(sys.executable).parent / "ewallet"
+    env = {**os.environ, "DATABASE_URL": database_url, "EWALLET_ENV": "test", "REDIS_URL": ""}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture()
+def screenshot():
+    SCREENS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> None:
+        page.screenshot(path=str(SCREENS / f"{name}.png"))
+
+    return take

@@ -1,0 +1,72 @@
+"""Two people sign up on their phones; one is funded by an operator with the CLI and sends the other
+$12.50 through the form, the confirm step and the receipt. Both see the right balances and history."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD, unique_email, unique_phone
+
+pytestmark = pytest.mark.e2e
+MINUS = "\u2212"
+
+
+def sign_up(page: Page) -> str:
+    email = unique_email("e2e")
+    page.goto("/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mobile number").fill(unique_phone())
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_test_id("balance-USD")).to_have_text("$0.00")
+    return email
+
+
+def test_send_money_from_phone_to_phone(phone, ewallet_cli, screenshot):
+    alice, bob = phone(), phone()
+    alice_email, bob_email = sign_up(alice), sign_up(bob)
+
+    out = ewallet_cli("credit", "--email", alice_email, "--amount", "5000", "--currency", "USD",
+                      "--reason", "e2e funding")
+    assert "credited" in out
+    alice.reload()
+    expect(alice.get_by_test_id("balance-USD")).to_have_text("$50.00")
+    screenshot(alice, "dashboard")
+
+    alice.get_by_role("link", name="Send money").click()
+    alice.get_by_label("To", exact=True).fill(bob_email)
+    amount = alice.get_by_label("Amount", exact=True)
+    amount.fill("12.345")
+    amount.blur()  # HTMX checks the field on change, with the CSRF header, and shows only the message
+    expect(alice.locator("#e-amount")).to_have_text("USD amounts have at most 2 decimal places.")
+    amount.fill("12.50")
+    amount.blur()
+    expect(alice.locator("#e-amount")).to_be_empty()
+    alice.get_by_label("Note (optional)").fill("Lunch")
+    screenshot(alice, "send")
+
+    alice.get_by_role("button", name="Review").click()
+    expect(alice.get_by_test_id("confirm-amount")).to_have_text("$12.50")
+    expect(alice.get_by_test_id("confirm-recipient")).to_have_text(bob_email)
+    screenshot(alice, "confirm")
+
+    alice.get_by_role("button", name="Send $12.50").click()
+    expect(alice.get_by_test_id("receipt-amount")).to_have_text(f"{MINUS}$12.50")
+    expect(alice.get_by_text(f"Sent $12.50 to {bob_email}.")).to_be_visible()
+    screenshot(alice, "receipt")
+
+    alice.get_by_role("link", name="Home").click()
+    expect(alice.get_by_test_id("balance-USD")).to_have_text("$37.50")
+    alice.get_by_role("link", name="History").first.click()
+    expect(alice.get_by_test_id("tx-amount").first).to_have_text(f"{MINUS}$12.50")
+    expect(alice.get_by_test_id("tx-amount").nth(1)).to_have_text("+$50.00")
+    screenshot(alice, "history")
+
+    bob.reload()
+    expect(bob.get_by_test_id("balance-USD")).to_have_text("$12.50")
+    bob.get_by_role("link", name="History").first.click()
+    expect(bob.get_by_test_id("tx-amount")).to_have_text(["+$12.50"])
+    bob.get_by_test_id("tx-amount").click()
+    expect(bob.get_by_test_id("receipt-amount")).to_have_text("+$12.50")
+    expect(bob.get_by_text(alice_email)).to_be_visible()

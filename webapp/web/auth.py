@@ -1,0 +1,60 @@
+"""Sign up, sign in and sign out. The accounts service does the hashing, lockout and auditing; these views
+only carry the form to it and the messages back."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from webapp.errors import DomainError, ValidationError
+from webapp.extensions import limiter, new_uow
+from webapp.services import accounts
+from webapp.web import bp
+from webapp.web.forms import FORM, errors_for, safe_next, text
+from webapp.web.session import WebUser
+
+AUTH_LIMIT = "10 per minute"
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.dashboard"))
+    values = {"email": text("email", 254), "phone": text("phone", 32)}
+    if request.method == "GET":
+        return render_template("auth/signup.html", values=values, errors={})
+    try:
+        user = accounts.register(new_uow(), email=values["email"], phone=values["phone"],
+                                 password=request.form.get("password", ""))
+    except ValidationError as error:
+        return render_template("auth/signup.html", values=values, errors=errors_for(error)), 422
+    login_user(WebUser.of(user))
+    flash("Welcome! Your wallet is ready.", "success")
+    return redirect(url_for("web.dashboard"), 303)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("web.dashboard"))
+    values = {"email": text("email", 254)}
+    if request.method == "GET":
+        return render_template("auth/login.html", values=values, errors={}, next_url=next_url)
+    try:
+        user = accounts.authenticate(new_uow(), email=values["email"], password=request.form.get("password", ""))
+    except DomainError as error:  # Unauthorized and AccountLocked say the same thing on purpose
+        errors = {FORM: error.message}
+        return render_template("auth/login.html", values=values, errors=errors, next_url=next_url), 401
+    login_user(WebUser.of(user))
+    return redirect(next_url or url_for("web.dashboard"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    """A POST with a CSRF token: a GET link could sign people out from any other site."""
+    logout_user()
+    flash("You have signed out.", "info")
+    return redirect(url_for("web.login"), 303)

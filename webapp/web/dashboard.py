@@ -1,0 +1,34 @@
+"""Home: balances first, then the actions, then the last few movements."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, url_for
+from flask_login import current_user
+
+from webapp.extensions import new_uow
+from webapp.services import history, wallets
+from webapp.web import bp
+
+RECENT = 5
+
+# The tiles people know from the original app. Only the ones that work are links; the rest say "soon".
+TILES = [
+    ("send", "Send money", "web.send_form"),
+    ("deposit", "Add money", None),
+    ("bank", "Bank transfer", None),
+    ("history", "History", "web.history"),
+    ("college", "College payment", None),
+    ("phone", "Mobile top-up", None),
+    ("bills", "Pay bills", None),
+    ("profile", "Profile", "web.profile"),
+]
+
+
+@bp.get("/")
+def dashboard():
+    """Home. Visitors who are not signed in go to the sign-in page, without a "please sign in" nag."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("web.login"))
+    mine = wallets.list_wallets(new_uow(), user_id=current_user.id)
+    recent, _ = history.page(new_uow(), user_id=current_user.id, limit=RECENT)
+    return render_template("dashboard/page.html", wallets=mine, recent=recent, tiles=TILES)

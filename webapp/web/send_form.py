@@ -1,0 +1,93 @@
+"""What the send form carries and how it is read. Parsing is strict and collects every problem at once,
+so a person fixes the whole form in one go instead of discovering errors one submit at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webapp.errors import ValidationError
+from webapp.models import Wallet
+from webapp.money import MAX_MINOR, Money
+from webapp.services.recipients import Recipient
+from webapp.services.transfers import MAX_NOTE
+from webapp.web.forms import FORM, text
+
+# Service field names and error codes → the form field whose message they are.
+ALIASES = {"recipient": "to", "email": "to", "phone": "to", "currency": "wallet", "idempotency_key": FORM}
+CODE_FIELDS = {"INSUFFICIENT_FUNDS": "amount", "LIMIT_EXCEEDED": "amount", "CURRENCY_MISMATCH": "to",
+               "NOT_FOUND": "to", "KYC_REQUIRED": FORM, "ACCOUNT_FROZEN": FORM, "IDEMPOTENCY_CONFLICT": FORM}
+
+
+@dataclass(frozen=True)
+class SendForm:
+    to: str = ""
+    amount: str = ""
+    wallet: str = ""  # the id of one of the sender's wallets
+    note: str = ""
+
+    @classmethod
+    def from_request(cls) -> SendForm:
+        return cls(to=text("to", 254), amount=text("amount", 40), wallet=text("wallet", 36),
+                   note=text("note", MAX_NOTE + 1))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A send form that parsed: who, how much, from which wallet. Still unchecked against the ledger."""
+
+    to: Recipient
+    amount: Money
+    wallet: Wallet
+    note: str
+
+
+def chosen_wallet(form: SendForm, mine: list[Wallet]) -> Wallet | None:
+    """The wallet the form names, if it is one of ours; the only wallet when there is just one."""
+    if len(mine) == 1 and not form.wallet:
+        return mine[0]
+    return next((w for w in mine if w.id == form.wallet), None)
+
+
+def check_recipient(raw: str) -> str | None:
+    if not raw:
+        return "Enter the recipient's email or mobile number."
+    if "@" not in raw and not any(ch.isdigit() for ch in raw):
+        return "Enter an email address or a mobile number."
+    return None
+
+
+def check_amount(raw: str, wallet: Wallet | None) -> tuple[Money | None, str | None]:
+    """The amount in the wallet's currency, or why not. The balance check here is only a courtesy: the
+    transfer itself checks again under the wallet lock."""
+    if wallet is None:
+        return None, None
+    if not raw:
+        return None, "Enter an amount."
+    try:
+        amount = Money.parse(raw, wallet.currency)
+    except ValidationError as error:
+        return None, error.message
+    if amount.amount <= 0:
+        return None, "Enter an amount greater than zero."
+    if amount.amount > MAX_MINOR:
+        return None, "That amount is too large."
+    if amount > wallet.available:
+        return None, f"You have {wallet.available.format()} available."
+    return amount, None
+
+
+def parse(form: SendForm, mine: list[Wallet]) -> Draft:
+    errors: dict[str, str] = {}
+    wallet = chosen_wallet(form, mine)
+    if wallet is None:
+        errors["wallet"] = "Choose the wallet to send from."
+    if message := check_recipient(form.to):
+        errors["to"] = message
+    amount, message = check_amount(form.amount, wallet)
+    if message:
+        errors["amount"] = message
+    if len(form.note) > MAX_NOTE:
+        errors["note"] = f"Keep the note under {MAX_NOTE} characters."
+    if errors:
+        raise ValidationError("Check the highlighted fields.", details={"fields": errors})
+    return Draft(Recipient.from_text(form.to), amount, wallet, form.note)
