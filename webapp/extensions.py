@@ -35,6 +35,12 @@ def rate_limit_key() -> str:
 limiter = Limiter(key_func=rate_limit_key, headers_enabled=True)
 
 
+@limiter.request_filter
+def _rate_limits_off_for_this_app() -> bool:
+    """Flask-Limiter keeps its on/off switch on the one module-level object; honour each app's own setting."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
 class Database:
     def __init__(self, url: str):
         self.engine = make_engine(url)

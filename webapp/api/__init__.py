@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webapp.api import auth, openapi, transactions, transfers, wallets  # noqa: E402,F401
+from webapp.api import admin, auth, openapi, transactions, transfers, wallets  # noqa: E402,F401

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from webapp.api import bp, serializers
-from webapp.api.envelope import json_body, ok
+from webapp.api.envelope import json_body, ok, require_fields
 from webapp.extensions import limiter, new_uow
 from webapp.services import accounts, tokens
 
@@ -12,6 +12,7 @@ AUTH_LIMIT = "10 per minute;100 per hour"
 @limiter.limit(AUTH_LIMIT)
 def register():
     body = json_body()
+    require_fields(body, "email", "password", "phone")
     user = accounts.register(new_uow(), email=body.get("email"), password=body.get("password"),
                              phone=body.get("phone"))
     pair = tokens.start_session(new_uow(), user=user)
@@ -22,6 +23,7 @@ def register():
 @limiter.limit(AUTH_LIMIT)
 def login():
     body = json_body()
+    require_fields(body, "email", "password")
     user = accounts.authenticate(new_uow(), email=body.get("email"), password=body.get("password"))
     return ok(tokens.start_session(new_uow(), user=user))
 

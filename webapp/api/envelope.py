@@ -1,14 +1,16 @@
-"""The response envelope, request parsing helpers and the bearer-token guard shared by API handlers."""
+"""The response envelope, request parsing helpers and the bearer-token guards shared by API handlers."""
 
 from __future__ import annotations
 
 import functools
 
 from flask import current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from webapp.errors import Unauthorized, ValidationError
+from webapp.errors import Forbidden, Unauthorized, ValidationError
+from webapp.extensions import new_uow
 from webapp.money import MAX_MINOR
-from webapp.services import tokens
+from webapp.services import accounts, tokens
 
 
 def ok(data: dict, status: int = 200):
@@ -21,23 +23,61 @@ def fail(code: str, message: str, status: int, details: dict | None = None):
 
 
 def json_body() -> dict:
-    """The request's JSON object. Anything else (no body, malformed, an array) is a validation error."""
-    if request.content_length and request.content_length > current_app.config["API_MAX_JSON_BYTES"]:
-        raise PayloadTooLarge()
-    body = request.get_json(silent=True)
+    """The request's JSON object. Anything else (no body, malformed, an array, nesting deeper than the
+    decoder allows, lone UTF-16 surrogates the database cannot store) is a validation error.
+
+    Over the size limit is a 413, also for a chunked body with no Content-Length: Werkzeug stops reading
+    a stream at max_content_length without complaint, so we read one byte more and look."""
+    config = current_app.config
+    limit = min(filter(None, (config["API_MAX_JSON_BYTES"], config["MAX_CONTENT_LENGTH"])))
+    request.max_content_length = limit + 1
+    if len(request.get_data(cache=True)) > limit:
+        raise RequestEntityTooLarge()
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
     if not isinstance(body, dict):
         raise ValidationError("Send a JSON object in the request body.", details={"fields": {}})
+    if not _encodable(body):
+        raise ValidationError("Text in the request body must be valid Unicode.", details={"fields": {}})
     return body
 
 
-class PayloadTooLarge(ValidationError):
-    default_message = "The request body is too large."
+def _encodable(value: object) -> bool:
+    """True when every string in the decoded body is valid UTF-8 (JSON allows "\\ud800"; MySQL does not)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def missing_fields(body: dict, *names: str) -> dict[str, str]:
+    return {name: "This field is required." for name in names if body.get(name) in (None, "")}
+
+
+def raise_for(fields: dict[str, str], message: str = "Some fields are missing or not valid.") -> None:
+    if fields:
+        raise ValidationError(message, details={"fields": fields})
 
 
 def require_fields(body: dict, *names: str) -> None:
-    missing = {name: "This field is required." for name in names if body.get(name) in (None, "")}
-    if missing:
-        raise ValidationError("Some required fields are missing.", details={"fields": missing})
+    raise_for(missing_fields(body, *names), "Some required fields are missing.")
+
+
+def require_strings(body: dict, *names: str) -> None:
+    raise_for({name: "Send this field as a string." for name in names
+               if body.get(name) is not None and not isinstance(body[name], str)})
 
 
 def amount_field(body: dict, name: str = "amount") -> int:
@@ -62,9 +102,25 @@ def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
         g.user_id = tokens.verify_access(current_app.config, token.strip())
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def role_required(role: str):
+    """For operator endpoints: put under @login_required. Ordinary users get 403 FORBIDDEN."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = accounts.get_user(new_uow(), g.user_id)
+            if user is None or user.role != role:
+                raise Forbidden(f"This needs the {role} role.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from webapp.api.envelope import PayloadTooLarge, fail
+from webapp.api.envelope import fail
 from webapp.errors import DomainError
 
 STATUS = {
@@ -26,24 +26,37 @@ STATUS = {
     "PROVIDER_UNAVAILABLE": 503,
     "INTERNAL_ERROR": 500,
 }
+# Transport-level failures keep their HTTP status. 405 has no DESIGN code, so it gets its own;
+# an oversized or unreadable body is a validation problem with the status HTTP gives it (413, 415).
 HTTP_CODES = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
               405: "METHOD_NOT_ALLOWED", 413: "VALIDATION_ERROR", 415: "VALIDATION_ERROR",
               429: "RATE_LIMITED"}
+MESSAGES = {413: "The request body is too large.", 429: "Too many requests; slow down and retry.",
+            404: "Not found.", 405: "This method is not allowed here."}
+ERROR_CODES = sorted(set(STATUS) | set(HTTP_CODES.values()))
 
 
 def domain_error(error: DomainError):
-    status = 413 if isinstance(error, PayloadTooLarge) else STATUS.get(error.code, 422)
-    return fail(error.code, error.message, status, error.details)
+    return fail(error.code, error.message, STATUS.get(error.code, 422), error.details)
 
 
 def http_error(error: HTTPException):
-    code = HTTP_CODES.get(error.code, "VALIDATION_ERROR" if error.code < 500 else "INTERNAL_ERROR")
-    messages = {413: "The request body is too large.", 429: "Too many requests; slow down and retry.",
-                404: "Not found.", 405: "This method is not allowed here."}
-    return fail(code, messages.get(error.code, error.description or error.name), error.code)
+    if error.code >= 500:
+        return _internal(error.code)
+    code = HTTP_CODES.get(error.code, "VALIDATION_ERROR")
+    response, status = fail(code, MESSAGES.get(error.code, error.description or error.name), error.code)
+    for name, value in error.get_headers():  # Allow on 405, Retry-After on 429
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 def unexpected(error: Exception):
     current_app.logger.exception("unhandled error in %s %s", request.method, request.path)
-    return fail("INTERNAL_ERROR", "Something went wrong on our side.", 500,
+    return _internal(500)
+
+
+def _internal(status: int):
+    """The correlation id is the request id, also sent as X-Request-ID and on every log line."""
+    return fail("INTERNAL_ERROR", "Something went wrong on our side.", status,
                 {"correlation_id": g.get("request_id")})

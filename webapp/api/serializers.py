@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from webapp.models import Transaction, User, Wallet
+from webapp.services.reconciliation import Report
 
 
 def timestamp(value: datetime) -> str:
@@ -26,3 +28,9 @@ def transaction(t: Transaction) -> dict:
             "amount": t.amount, "currency": t.currency, "status": t.status,
             "counterparty": t.counterparty or {}, "metadata": t.meta or {},
             "created_at": timestamp(t.created_at)}
+
+
+def reconciliation(report: Report) -> dict:
+    return {"ok": report.ok, "wallets_checked": report.wallets_checked,
+            "drifts": [asdict(drift) for drift in report.drifts],
+            "currency_totals": report.currency_totals, "unbalanced_currencies": report.unbalanced_currencies}

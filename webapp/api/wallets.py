@@ -34,7 +34,7 @@ def get_wallet(wallet_id: str):
 @login_required
 def wallet_transactions(wallet_id: str):
     limit = request.args.get("limit", "50")
-    if not limit.isdigit():
+    if not (limit.isascii() and limit.isdigit()):  # str.isdigit() alone accepts "²", which int() refuses
         raise ValidationError.field("limit", "Send limit as a whole number.")
     items, cursor = history.page(new_uow(), user_id=g.user_id, wallet_id=wallet_id, limit=int(limit),
                                  cursor=request.args.get("cursor") or None)

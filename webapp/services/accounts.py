@@ -9,6 +9,7 @@ import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountLocked, Unauthorized, ValidationError
@@ -58,7 +59,11 @@ def register(uow: UnitOfWork, *, email: object, password: object, phone: object)
             raise ValidationError.field(field, f"This {field} is already registered.")
         user = User(email=email, phone=phone, password_hash=password_hash)
         uow.session.add(user)
-        uow.session.flush()
+        try:
+            uow.session.flush()
+        except IntegrityError as error:  # a twin sign-up committed between our SELECT and our INSERT
+            field = "phone" if "phone" in str(error.orig) else "email"
+            raise ValidationError.field(field, f"This {field} is already registered.") from None
         audit.open_stream(uow, audit.user_stream(user.id))
         wallets.open_wallet_in_uow(uow, user_id=user.id, currency=uow.config.get("DEFAULT_CURRENCY", "USD"))
         audit.append(uow, stream=audit.user_stream(user.id), event="register", actor_id=user.id)
