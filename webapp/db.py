@@ -32,9 +32,10 @@ def make_engine(url: str) -> Engine:
         return engine
     # READ COMMITTED: row locks (FOR UPDATE) give the isolation money needs; REPEATABLE READ would add
     # gap locks and more deadlocks without protecting anything we rely on.
+    # No pool_pre_ping: it costs a round trip on every checkout (measured ~5% of a transfer's CPU);
+    # pool_recycle retires connections before the server's idle timeout instead.
     return create_engine(
         url,
-        pool_pre_ping=True,
         pool_recycle=1800,
         pool_size=10,
         max_overflow=20,

@@ -215,12 +215,19 @@ def upgrade() -> None:
         "ix_transactions_user_page", "transactions", ["user_id", "created_at", "id"], unique=False
     )
     op.create_index(
+        "ix_transactions_wallet_daily",
+        "transactions",
+        ["wallet_id", "kind", "direction", "created_at", "amount"],
+        unique=False,
+    )
+    op.create_index(
         "ix_transactions_wallet_page", "transactions", ["wallet_id", "created_at", "id"], unique=False
     )
 
 
 def downgrade() -> None:
     op.drop_index("ix_transactions_wallet_page", table_name="transactions")
+    op.drop_index("ix_transactions_wallet_daily", table_name="transactions")
     op.drop_index("ix_transactions_user_page", table_name="transactions")
     op.drop_table("transactions")
     op.drop_index(op.f("ix_holds_wallet_id"), table_name="holds")

@@ -49,20 +49,13 @@ def find_result(uow: UnitOfWork, *, user_id: str, operation: str, key: str, requ
 
 
 def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_hash: str, result_id: str) -> None:
-    """Insert the key first thing in the unit of work. A concurrent twin blocks on the unique index until
-    we commit, then gets KeyTaken and replays our result instead of moving money again."""
+    """Insert the key as the first statement of the unit of work. A concurrent twin blocks on the unique
+    index until we commit, then gets KeyTaken: the caller rolls back (nothing else was written yet) and
+    replays our result in a fresh transaction instead of moving money again."""
+    uow.session.add(IdempotencyKey(user_id=user_id, operation=operation, key=key, request_hash=request_hash,
+                                   result_id=result_id, expires_at=utcnow() + KEY_TTL))
     try:
-        with uow.session.begin_nested():
-            uow.session.add(
-                IdempotencyKey(
-                    user_id=user_id,
-                    operation=operation,
-                    key=key,
-                    request_hash=request_hash,
-                    result_id=result_id,
-                    expires_at=utcnow() + KEY_TTL,
-                )
-            )
+        uow.session.flush()
     except IntegrityError as error:
         raise KeyTaken() from error
 
