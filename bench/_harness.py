@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
+from sqlalchemy.engine import make_url
 
 from webapp.db import UnitOfWork
 from webapp.extensions import Database
@@ -26,7 +27,8 @@ from webapp.money import Money
 from webapp.services import adjustments, reconciliation
 
 REPO = Path(__file__).resolve().parent.parent
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+# The server the tests use (tests/conftest.py): root without a password unless TEST_MYSQL_URL names another.
+MYSQL_SERVER = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 PASSWORD = "bench-password-" + "x" * 16
 FUNDING = 10_000_000_00  # minor units per wallet: ten million USD, far more than any run can drain
 UNLIMITED = "*:100000000"  # major units: the limits are not what this benchmark measures
@@ -47,7 +49,9 @@ class Party:
 
 
 def server_connection(database: str | None = None, autocommit: bool = True) -> pymysql.Connection:
-    return pymysql.connect(**MYSQL, database=database, autocommit=autocommit, charset="utf8mb4")
+    url = make_url(MYSQL_SERVER)
+    return pymysql.connect(host=url.host, port=url.port or 3306, user=url.username or "root",
+                           password=url.password or "", database=database, autocommit=autocommit, charset="utf8mb4")
 
 
 def create_database() -> tuple[str, str]:
@@ -55,8 +59,12 @@ def create_database() -> tuple[str, str]:
     name = f"ewallet_bench_{uuid.uuid4().hex[:10]}"
     with server_connection() as connection:
         connection.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    url = f"mysql+pymysql://{MYSQL['user']}@{MYSQL['host']}:{MYSQL['port']}/{name}?charset=utf8mb4"
-    upgrade(url)
+    url = f"{MYSQL_SERVER}/{name}?charset=utf8mb4"
+    try:
+        upgrade(url)
+    except BaseException:
+        drop_database(name)
+        raise
     return name, url
 
 
@@ -75,12 +83,12 @@ def free_port() -> int:
 
 
 def server_env(url: str) -> dict[str, str]:
-    scratch = Path(tempfile.mkdtemp(prefix="ewallet-bench-"))
+    scratch = Path(tempfile.gettempdir()) / "ewallet-bench-instance"  # nothing is written there on MariaDB
     return {**os.environ, "DATABASE_URL": url, "EWALLET_ENV": "test", "SECRET_KEY": uuid.uuid4().hex * 2,
             "RATELIMIT_ENABLED": "false", "REDIS_URL": "", "JWT_ACCESS_TTL": "7200",
             "TRANSFER_LIMIT_PER_TX": UNLIMITED, "TRANSFER_LIMIT_DAILY": UNLIMITED,
             "KYC_FREE_TRANSFER_LIMIT": UNLIMITED, "EWALLET_INSTANCE_DIR": str(scratch),
-            "UPLOAD_DIR": str(scratch / "uploads")}
+            "UPLOAD_DIR": str(scratch / "uploads"), "PYTHONPATH": str(REPO)}  # serve the tree this bench is in
 
 
 def start_gunicorn(url: str, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
@@ -88,11 +96,15 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int, log: Path) -
     worker_class = "gthread" if threads > 1 else "sync"
     command = [sys.executable, "-m", "gunicorn", "webapp:create_app()", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class,
-               "--backlog", "256", "--keep-alive", "30", "--timeout", "60"]
+               "--backlog", "256", "--keep-alive", "30", "--timeout", "60", "--no-control-socket"]
     with log.open("wb") as sink:
         server = subprocess.Popen(command, cwd=REPO, env=server_env(url), stdout=sink, stderr=subprocess.STDOUT,
                                   start_new_session=True)
-    wait_ready(server, port, log)
+    try:
+        wait_ready(server, port, log)
+    except BaseException:
+        stop_gunicorn(server)
+        raise
     return server
 
 
@@ -227,8 +239,28 @@ def find_process(*names: str) -> int | None:
     return None
 
 
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+def machine_busy() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]
-    return (sum(ticks) - idle) / CLK_TCK, sum(ticks) / CLK_TCK
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK  # less idle and iowait
+
+
+class CpuMeter:
+    """CPU seconds spent during one run by gunicorn (master + workers), mariadbd and the whole machine;
+    the load generator reports its own. `other` is everything else on the machine (e.g. a test suite)."""
+
+    def __init__(self, gunicorn: int):
+        self.gunicorn, self.db = gunicorn, find_process("mariadbd", "mysqld")
+        self.start = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        server = sum(map(process_cpu, [self.gunicorn, *children(self.gunicorn)]))
+        return {"server": server, "db": process_cpu(self.db) if self.db else 0.0, "machine": machine_busy(),
+                "wall": time.monotonic()}
+
+    def stop(self, client_cpu: float) -> dict[str, float]:
+        end = self._sample()
+        used = {key: end[key] - self.start[key] for key in end}
+        used["client"] = client_cpu
+        used["other"] = max(0.0, used["machine"] - used["server"] - used["db"] - client_cpu)
+        return used

@@ -1,6 +1,7 @@
 """Closed-loop load: P processes × T threads, each thread issuing one transfer after another until a shared
-deadline. Two kinds of transfer share the harness: POST /api/v1/transfers over a keep-alive connection, and
-the same transaction shape written straight through pymysql (the baseline)."""
+deadline. Two kinds of transfer share the harness: POST /api/v1/transfers over one HTTP/1.1 connection per
+client (kept alive when the server allows it; gunicorn's sync workers close it after each response), and the
+same transaction shape written straight through pymysql (the baseline)."""
 
 from __future__ import annotations
 
@@ -78,8 +79,12 @@ def run(make_op: Callable[[], Op], clients: int, seconds: float, procs: int) -> 
 
 def _process(make_op, threads: int, start: float, stop: float, queue) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent cleans up; we stop at the deadline anyway
-    outcomes = [Outcome() for _ in range(threads)]
-    pool = [threading.Thread(target=_loop, args=(make_op(), start, stop, out)) for out in outcomes]
+    try:
+        outcomes = [Outcome() for _ in range(threads)]
+        pool = [threading.Thread(target=_loop, args=(make_op(), start, stop, out)) for out in outcomes]
+    except Exception as error:  # noqa: BLE001 - e.g. no database connection: report it instead of hanging
+        queue.put(Outcome(results=Counter({f"client setup failed: {error}": threads})))
+        return
     before = resource.getrusage(resource.RUSAGE_SELF)
     for thread in pool:
         thread.start()
@@ -152,9 +157,10 @@ def sql_op(database: str, plan: Plan, connect: Callable[..., pymysql.Connection]
             for attempt in range(1, 6):
                 try:
                     return _sql_transfer(connection, sender, recipient, amount)
-                except pymysql.err.OperationalError as error:
-                    connection.rollback()
-                    if error.args[0] not in RETRYABLE or attempt == 5:
+                except Exception as error:
+                    connection.rollback()  # never leave half a transfer for the next BEGIN to commit
+                    retryable = isinstance(error, pymysql.err.OperationalError) and error.args[0] in RETRYABLE
+                    if not retryable or attempt == 5:
                         raise
                     time.sleep(random.uniform(0, 0.01 * 2**attempt))
             raise AssertionError("unreachable")
@@ -182,8 +188,8 @@ def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int
         if balance - amount < reserved:
             connection.rollback()
             return "422 INSUFFICIENT_FUNDS"
-        cursor.execute("INSERT INTO journal_entries (id, kind, description, created_at) VALUES (%s, 'transfer', '', %s)",
-                       (entry_id, now))
+        cursor.execute("INSERT INTO journal_entries (id, kind, description, created_at)"
+                       " VALUES (%s, 'transfer', '', %s)", (entry_id, now))
         cursor.executemany("INSERT INTO postings (entry_id, account_id, amount, currency) VALUES (%s, %s, %s, 'USD')",
                            [(entry_id, sender.account_id, -amount), (entry_id, recipient.account_id, amount)])
         for party, delta in ((sender, -amount), (recipient, amount)):
