@@ -76,7 +76,6 @@ def append(
     row.hash = row_hash(head.head_hash, row)
     head.seq, head.head_hash = row.seq, row.hash
     uow.session.add(row)
-    uow.session.flush()
     return row
 
 

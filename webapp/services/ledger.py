@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from webapp.db import UnitOfWork
 from webapp.errors import InsufficientFunds, LedgerError, UnbalancedEntryError
 from webapp.models import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting, Wallet
-from webapp.models.base import utcnow
+from webapp.models.base import new_id, utcnow
 from webapp.money import Money
 
 
@@ -81,10 +81,11 @@ def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Wallet
 
 def open_entry(uow: UnitOfWork, *, kind: str, description: str = "", reverses_id: str | None = None) -> JournalEntry:
     """The entry's header alone, so rows that refer to it can be written before the wallets are locked."""
-    # postings=[]: a new entry has none, and saying so spares a lazy SELECT while wallets are locked
-    entry = JournalEntry(kind=kind, description=description[:255], reverses_id=reverses_id, postings=[])
+    # The id is made here so others can refer to the entry before the next flush writes it, and
+    # postings=[] spares a lazy SELECT when the first posting is appended (wallets are locked by then).
+    entry = JournalEntry(id=new_id(), kind=kind, description=description[:255], reverses_id=reverses_id,
+                         postings=[])
     uow.session.add(entry)
-    uow.session.flush()
     return entry
 
 
@@ -108,8 +109,7 @@ def post_entry(
         entry.postings.append(
             Posting(account_id=leg.target_account_id, amount=leg.money.amount, currency=leg.money.currency)
         )
-    uow.session.flush()
-    return entry
+    return entry  # written by the caller's commit; the before_flush guard checks the sum once more
 
 
 def _move_wallet_balance(wallet: Wallet, money: Money) -> None:

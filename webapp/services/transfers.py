@@ -105,7 +105,6 @@ def _record_sides(uow, entry, debit_id, sender, recipient, source, target, amoun
                          direction="credit", amount=amount.amount, currency=amount.currency,
                          counterparty=_party(sender, source), meta=meta, journal_entry_id=entry.id)
     uow.session.add_all([debit, credit])
-    uow.session.flush()
     return debit
 
 
