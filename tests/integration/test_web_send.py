@@ -52,6 +52,16 @@ def test_send_flow_moves_the_money_once(client, wallets):
     assert alice.wallet()["balance"] == 3_750 and bob.wallet()["balance"] == 1_250
 
 
+def test_a_second_tap_after_spending_everything_still_lands_on_the_receipt(client, wallets):
+    alice, bob = wallets.user(balance=2_000), wallets.user()
+    sign_in(client, alice)
+    fields = confirm_fields(review(client, alice.wallet()["id"], bob.email, "20.00").get_data(as_text=True))
+    first = client.post("/send/confirm", data=fields)
+    again = client.post("/send/confirm", data=fields)  # the balance is now 0: the replay must not be refused
+    assert again.status_code == 303 and again.location == first.location
+    assert alice.wallet()["balance"] == 0 and bob.wallet()["balance"] == 2_000
+
+
 def test_recipient_can_be_a_phone_number(client, wallets):
     alice, bob = wallets.user(balance=1_000), wallets.user()
     sign_in(client, alice)

@@ -73,7 +73,7 @@ def send_review():
 def send_confirm():
     form, mine = SendForm.from_request(), _mine()
     try:
-        draft = parse(form, mine)
+        draft = parse(form, mine, courtesy=False)
         tx = transfers.transfer(new_uow(), sender_id=current_user.id, from_wallet_id=draft.wallet.id, to=draft.to,
                                 amount=draft.amount, idempotency_key=text("idempotency_key", 255), note=draft.note)
     except DomainError as error:

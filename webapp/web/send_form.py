@@ -56,9 +56,9 @@ def check_recipient(raw: str) -> str | None:
     return None
 
 
-def check_amount(raw: str, wallet: Wallet | None) -> tuple[Money | None, str | None]:
-    """The amount in the wallet's currency, or why not. The balance check here is only a courtesy: the
-    transfer itself checks again under the wallet lock."""
+def check_amount(raw: str, wallet: Wallet | None, *, courtesy: bool = True) -> tuple[Money | None, str | None]:
+    """The amount in the wallet's currency, or why not. The balance check (`courtesy`) only warns early:
+    the transfer itself checks again under the wallet lock."""
     if wallet is None:
         return None, None
     if not raw:
@@ -71,19 +71,21 @@ def check_amount(raw: str, wallet: Wallet | None) -> tuple[Money | None, str | N
         return None, "Enter an amount greater than zero."
     if amount.amount > MAX_MINOR:
         return None, "That amount is too large."
-    if amount > wallet.available:
+    if courtesy and amount > wallet.available:
         return None, f"You have {wallet.available.format()} available."
     return amount, None
 
 
-def parse(form: SendForm, mine: list[Wallet]) -> Draft:
+def parse(form: SendForm, mine: list[Wallet], *, courtesy: bool = True) -> Draft:
+    """`courtesy=False` on confirm: a second tap of an already-sent form must reach the transfer service,
+    which replays the first receipt, instead of being stopped by the balance that first send spent."""
     errors: dict[str, str] = {}
     wallet = chosen_wallet(form, mine)
     if wallet is None:
         errors["wallet"] = "Choose the wallet to send from."
     if message := check_recipient(form.to):
         errors["to"] = message
-    amount, message = check_amount(form.amount, wallet)
+    amount, message = check_amount(form.amount, wallet, courtesy=courtesy)
     if message:
         errors["amount"] = message
     if len(form.note) > MAX_NOTE:
