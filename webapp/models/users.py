@@ -27,8 +27,12 @@ class User(Base):
 
     @property
     def masked_phone(self) -> str:
-        """What logs and other users may see: the country code and the last two digits."""
-        return f"{self.phone[:3]}•••{self.phone[-2:]}"
+        return mask_phone(self.phone)
+
+
+def mask_phone(phone: str) -> str:
+    """What logs and other users may see: the country code and the last two digits."""
+    return f"{phone[:3]}•••{phone[-2:]}"
 
 
 class RefreshToken(Base):

@@ -8,7 +8,7 @@ from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import NotFound, ValidationError
 from webapp.models import Transaction, User, Wallet
 from webapp.money import Money
-from webapp.services import audit, ledger, limits, wallets
+from webapp.services import audit, history, ledger, limits, wallets
 
 
 @retry_on_conflict
@@ -25,16 +25,16 @@ def credit(uow: UnitOfWork, *, email: str, amount: Money, reason: str, actor: st
             select(Wallet).where(Wallet.user_id == user.id, Wallet.currency == amount.currency)
         ) or wallets.open_wallet_in_uow(uow, user_id=user.id, currency=amount.currency)
         house = ledger.house_account(uow, "adjustments", amount.currency)
-        entry = ledger.open_entry(uow, kind="adjustment", description=reason)
+        entry_id = ledger.open_entry(uow, kind="adjustment", description=reason)
         audit.append(uow, stream=audit.user_stream(user.id), event="manual_credit", actor_id=None,
-                     data={"entry_id": entry.id, "wallet_id": wallet.id, "amount": amount.amount,
+                     data={"entry_id": entry_id, "wallet_id": wallet.id, "amount": amount.amount,
                            "currency": amount.currency, "reason": reason, "by": actor})
-        wallet = ledger.lock_wallets(uow, [wallet.id])[wallet.id]  # audit head before wallet: one lock order
-        ledger.post_entry(uow, entry=entry, legs=[ledger.Leg(-amount, account_id=house.id),
-                                                  ledger.Leg(amount, wallet=wallet)])
-        tx = Transaction(wallet_id=wallet.id, user_id=user.id, kind="adjustment", direction="credit",
-                         amount=amount.amount, currency=amount.currency, journal_entry_id=entry.id,
-                         counterparty={"type": "house", "name": "E-Wallet"}, meta={"reason": reason})
-        uow.session.add(tx)
+        locked = ledger.lock_wallets(uow, [wallet.id])[wallet.id]  # audit head before wallet: one lock order
+        ledger.post_entry(uow, entry_id=entry_id, legs=[ledger.Leg(-amount, account_id=house.id),
+                                                        ledger.Leg(amount, wallet=locked)])
+        tx = history.new_record(wallet_id=wallet.id, user_id=user.id, kind="adjustment", direction="credit",
+                                amount=amount.amount, currency=amount.currency, journal_entry_id=entry_id,
+                                counterparty={"type": "house", "name": "E-Wallet"}, meta={"reason": reason})
+        history.record(uow, [tx])
         uow.commit()
     return tx

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import UnitOfWork
@@ -42,13 +42,22 @@ def row_hash(prev_hash: str, row: AuditLog) -> str:
     return hashlib.sha256(f"{prev_hash}{body}".encode()).hexdigest()
 
 
+_streams = AuditStream.__table__
+_INSERT_ROW = insert(AuditLog.__table__)
+_INSERT_STREAM = insert(_streams)
+_LOCK_HEAD = (select(_streams.c.seq, _streams.c.head_hash).where(_streams.c.stream == bindparam("name"))
+              .with_for_update())
+_COLUMNS = ("stream", "seq", "event", "actor_id", "data", "created_at", "prev_hash", "hash")
+_MOVE_HEAD = update(_streams).where(_streams.c.stream == bindparam("name")).values(
+    seq=bindparam("new_seq"), head_hash=bindparam("new_hash"))
+
+
 def open_stream(uow: UnitOfWork, stream: str) -> None:
-    uow.session.add(AuditStream(stream=stream, seq=0, head_hash=GENESIS))
-    uow.session.flush()
+    uow.session.execute(_INSERT_STREAM, {"stream": stream, "seq": 0, "head_hash": GENESIS, "created_at": utcnow()})
 
 
-def _locked_head(uow: UnitOfWork, stream: str) -> AuditStream:
-    head = uow.session.get(AuditStream, stream, with_for_update=True)
+def _locked_head(uow: UnitOfWork, stream: str):
+    head = uow.session.execute(_LOCK_HEAD, {"name": stream}).first()
     if head is not None:
         return head
     try:
@@ -56,27 +65,22 @@ def _locked_head(uow: UnitOfWork, stream: str) -> AuditStream:
             open_stream(uow, stream)
     except IntegrityError:
         pass  # another transaction opened it first
-    return uow.session.get(AuditStream, stream, with_for_update=True, populate_existing=True)
+    return uow.session.execute(_LOCK_HEAD, {"name": stream}).one()
 
 
 def append(
     uow: UnitOfWork, *, stream: str, event: str, actor_id: str | None = None, data: dict | None = None
 ) -> AuditLog:
-    """Add a row in the caller's transaction: it lands if and only if the audited change does."""
+    """Add a row in the caller's transaction: it lands if and only if the audited change does. Core
+    statements, not an ORM flush: every transfer appends, and this is on its hot path (see ledger.py)."""
     head = _locked_head(uow, stream)
-    row = AuditLog(
-        stream=stream,
-        seq=head.seq + 1,
-        event=event,
-        actor_id=actor_id,
-        data=data or {},
-        created_at=utcnow(),
-        prev_hash=head.head_hash,
-    )
+    row = AuditLog(stream=stream, seq=head.seq + 1, event=event, actor_id=actor_id, data=data or {},
+                   created_at=utcnow(), prev_hash=head.head_hash)
     row.hash = row_hash(head.head_hash, row)
-    head.seq, head.head_hash = row.seq, row.hash
-    uow.session.add(row)
-    return row
+    written = uow.session.execute(_INSERT_ROW, {column: getattr(row, column) for column in _COLUMNS})
+    row.id = written.inserted_primary_key[0]
+    uow.session.execute(_MOVE_HEAD, {"name": stream, "new_seq": row.seq, "new_hash": row.hash})
+    return row  # not in the session: a record of what was written
 
 
 @dataclass(frozen=True)

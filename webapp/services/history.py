@@ -1,17 +1,34 @@
-"""Reading what users see: transaction pages with an opaque cursor, and single receipts."""
+"""What users see of their money: history rows written beside each movement, pages of them with an opaque
+cursor, and single receipts."""
 
 from __future__ import annotations
 
 import base64
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, inspect, or_, select
 
 from webapp.db import UnitOfWork
 from webapp.errors import NotFound, ValidationError
 from webapp.models import Transaction, Wallet
+from webapp.models.base import new_id, utcnow
 
 MAX_PAGE = 100
+_INSERT = insert(Transaction.__table__)
+_FIELDS = [(prop.key, prop.columns[0].key) for prop in inspect(Transaction).column_attrs]  # meta -> "metadata"
+
+
+def new_record(**fields) -> Transaction:
+    """A complete history row. Defaults are filled in here, not at flush, because `record` writes it with
+    Core; the object itself stays outside the session, as the receipt of what was written."""
+    defaults = {"id": new_id(), "status": "completed", "counterparty": {}, "meta": {}, "journal_entry_id": None,
+                "created_at": utcnow()}
+    return Transaction(**{**defaults, **fields})
+
+
+def record(uow: UnitOfWork, rows: list[Transaction]) -> None:
+    """Write the rows of one movement (a transfer's two sides) in a single INSERT."""
+    uow.session.execute(_INSERT, [{column: getattr(row, attr) for attr, column in _FIELDS} for row in rows])
 
 
 def encode_cursor(tx: Transaction) -> str:

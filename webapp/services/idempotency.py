@@ -7,7 +7,7 @@ import hashlib
 import json
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import UnitOfWork
@@ -17,6 +17,7 @@ from webapp.models.base import utcnow
 
 KEY_TTL = timedelta(hours=48)  # DESIGN asks for at least 24 hours
 MAX_KEY_LENGTH = 255
+_INSERT = insert(IdempotencyKey.__table__)  # Core, not an ORM flush: it runs on every money movement
 
 
 class KeyTaken(Exception):
@@ -52,10 +53,11 @@ def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_ha
     """Insert the key as the first statement of the unit of work. A concurrent twin blocks on the unique
     index until we commit, then gets KeyTaken: the caller rolls back (nothing else was written yet) and
     replays our result in a fresh transaction instead of moving money again."""
-    uow.session.add(IdempotencyKey(user_id=user_id, operation=operation, key=key, request_hash=request_hash,
-                                   result_id=result_id, expires_at=utcnow() + KEY_TTL))
+    now = utcnow()
     try:
-        uow.session.flush()
+        uow.session.execute(_INSERT, {"user_id": user_id, "operation": operation, "key": key,
+                                      "request_hash": request_hash, "result_id": result_id, "created_at": now,
+                                      "expires_at": now + KEY_TTL})
     except IntegrityError as error:
         raise KeyTaken() from error
 

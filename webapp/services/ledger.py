@@ -1,14 +1,21 @@
-"""The only writer of postings. Every movement of money is one journal entry whose postings sum to zero
-per currency; user wallets cache their balance in the same transaction (DESIGN §5)."""
+"""The only writer of postings and of the wallets' cached balances. Every movement of money is one journal
+entry whose postings sum to zero per currency; user wallets cache their balance in the same transaction
+(DESIGN §5).
+
+Money movements are written with SQLAlchemy Core statements built once at import, inside the caller's
+unit of work. A transfer runs these on every request, and the ORM's flush bookkeeping cost several times
+the SQL itself (bench/README.md has the figures). Accounts and holds, written rarely, stay ORM objects.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import BigInteger, bindparam, case, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,13 +25,33 @@ from webapp.models import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting, 
 from webapp.models.base import new_id, utcnow
 from webapp.money import Money
 
+_wallets = Wallet.__table__
+_INSERT_ENTRY = insert(JournalEntry.__table__)
+_INSERT_POSTINGS = insert(Posting.__table__)  # a list of rows goes in as one multi-row INSERT
+
+
+@dataclass
+class LockedWallet:
+    """A wallet row read under its row lock. The ledger keeps it current as it writes, so later checks in
+    the same transaction see the new balance."""
+
+    id: str
+    account_id: int
+    currency: str
+    balance: int  # minor units
+    reserved: int  # minor units held by pending holds
+
+    @property
+    def available(self) -> Money:
+        return Money(self.balance - self.reserved, self.currency)
+
 
 @dataclass(frozen=True)
 class Leg:
-    """One side of an entry: a wallet (whose cached balance moves too) or a house account."""
+    """One side of an entry: a locked wallet (whose cached balance moves too) or a house account."""
 
     money: Money  # + credits the account, - debits it
-    wallet: Wallet | None = None
+    wallet: LockedWallet | None = None
     account_id: int | None = None
 
     @property
@@ -65,70 +92,109 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
         return uow.session.scalars(select(Account).where(Account.code == code)).one()
 
 
-def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Wallet]:
+_LOCK = (
+    select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved)
+    .where(_wallets.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_wallets.c.id)
+    .with_for_update()
+)
+
+
+def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, LockedWallet]:
     """SELECT … FOR UPDATE in ascending id order, so two movements never wait on each other in a cycle.
 
     Lock order across the wallet: idempotency key, then audit stream head, then wallets. Take wallet
     locks last, right before posting, so they are held for as short a time as possible."""
-    ids = sorted(set(wallet_ids))
-    rows = uow.session.scalars(
-        select(Wallet).where(Wallet.id.in_(ids)).order_by(Wallet.id).with_for_update().execution_options(
-            populate_existing=True
-        )
-    ).all()
-    return {wallet.id: wallet for wallet in rows}
+    rows = uow.session.execute(_LOCK, {"ids": sorted(set(wallet_ids))})
+    return {row.id: LockedWallet(*row) for row in rows}
 
 
-def open_entry(uow: UnitOfWork, *, kind: str, description: str = "", reverses_id: str | None = None) -> JournalEntry:
-    """The entry's header alone, so rows that refer to it can be written before the wallets are locked."""
-    # The id is made here so others can refer to the entry before the next flush writes it, and
-    # postings=[] spares a lazy SELECT when the first posting is appended (wallets are locked by then).
-    entry = JournalEntry(id=new_id(), kind=kind, description=description[:255], reverses_id=reverses_id,
-                         postings=[])
-    uow.session.add(entry)
-    return entry
+def open_entry(uow: UnitOfWork, *, kind: str, description: str = "", reverses_id: str | None = None) -> str:
+    """Write the entry's header alone and return its id, so rows that refer to it (the audit row) can be
+    written before the wallets are locked."""
+    entry_id = new_id()
+    uow.session.execute(_INSERT_ENTRY, {"id": entry_id, "kind": kind, "description": description[:255],
+                                          "reverses_id": reverses_id, "created_at": utcnow()})
+    return entry_id
 
 
 def post_entry(
     uow: UnitOfWork,
     *,
     legs: list[Leg],
-    entry: JournalEntry | None = None,
+    entry_id: str | None = None,
     kind: str = "",
     description: str = "",
     reverses_id: str | None = None,
-) -> JournalEntry:
-    """Write one balanced entry (into `entry`, or a new one of `kind`). Wallet legs must be locked by the
-    caller; a debit never takes a wallet below its reserved amount (`post_hold` releases the reserve first)."""
+) -> str:
+    """Write one balanced entry (into the opened `entry_id`, or a new one of `kind`) and return its id.
+    Wallet legs must be locked by the caller; a debit never takes a wallet below its reserved amount
+    (`post_hold` releases the reserve first). Nothing is written unless every check passes."""
     check_balanced(leg.money for leg in legs)
-    if entry is None:
-        entry = open_entry(uow, kind=kind, description=description, reverses_id=reverses_id)
+    moves: dict[str, int] = defaultdict(int)
+    wallets: dict[str, LockedWallet] = {}
     for leg in legs:
         if leg.wallet is not None:
-            _move_wallet_balance(leg.wallet, leg.money)
-        entry.postings.append(
-            Posting(account_id=leg.target_account_id, amount=leg.money.amount, currency=leg.money.currency)
-        )
-    return entry  # written by the caller's commit; the before_flush guard checks the sum once more
+            _check_leg(leg.wallet, leg.money, moves[leg.wallet.id])
+            moves[leg.wallet.id] += leg.money.amount
+            wallets[leg.wallet.id] = leg.wallet
+    if entry_id is None:
+        entry_id = open_entry(uow, kind=kind, description=description, reverses_id=reverses_id)
+    uow.session.execute(_INSERT_POSTINGS, [
+        {"entry_id": entry_id, "account_id": leg.target_account_id, "amount": leg.money.amount,
+         "currency": leg.money.currency} for leg in legs
+    ])
+    _write_wallets(uow, [(wallets[wallet_id], delta, 0) for wallet_id, delta in moves.items()])
+    return entry_id
 
 
-def _move_wallet_balance(wallet: Wallet, money: Money) -> None:
+def _check_leg(wallet: LockedWallet, money: Money, already_moved: int) -> None:
     if money.currency != wallet.currency:
         raise LedgerError(f"{money.currency} posting on a {wallet.currency} wallet")
-    if wallet.balance + money.amount - wallet.reserved < 0:
+    if wallet.balance + already_moved + money.amount - wallet.reserved < 0:
         raise InsufficientFunds()
-    wallet.balance += money.amount  # version_id_col turns the flush into a checked conditional UPDATE
+
+
+@functools.cache
+def _wallet_update(count: int):
+    """One UPDATE for `count` wallets: each row gets its own deltas through CASE on its id, so a transfer
+    writes both caches in a single round trip. Deltas rather than absolute values: the row is locked, and
+    a delta can't overwrite a change it did not see."""
+    ids = [bindparam(f"id{n}") for n in range(count)]
+
+    def per_row(name: str):
+        return case(*((_wallets.c.id == ids[n], bindparam(f"{name}{n}", type_=BigInteger)) for n in range(count)))
+
+    return (update(_wallets).where(_wallets.c.id.in_(ids))
+            .values(balance=_wallets.c.balance + per_row("balance"),
+                    reserved=_wallets.c.reserved + per_row("reserved"),
+                    version=_wallets.c.version + 1))
+
+
+def _write_wallets(uow: UnitOfWork, changes: list[tuple[LockedWallet, int, int]]) -> None:
+    """Apply (wallet, balance delta, reserved delta) to the cached rows and to the locked snapshots."""
+    if not changes:
+        return
+    params = {}
+    for n, (wallet, balance, reserved) in enumerate(changes):
+        params.update({f"id{n}": wallet.id, f"balance{n}": balance, f"reserved{n}": reserved})
+    written = uow.session.execute(_wallet_update(len(changes)), params).rowcount
+    if written != len(changes):  # a wallet vanished under its lock: never post half an entry
+        raise LedgerError(f"{len(changes)} wallet caches to update, {written} found")
+    for wallet, balance, reserved in changes:
+        wallet.balance += balance
+        wallet.reserved += reserved
 
 
 def reserve(
-    uow: UnitOfWork, wallet: Wallet, money: Money, *, reason: str, expires_at: datetime | None = None
+    uow: UnitOfWork, wallet: LockedWallet, money: Money, *, reason: str, expires_at: datetime | None = None
 ) -> Hold:
     """Hold funds on a locked wallet: available drops now, the balance moves only when the hold posts."""
     if money.amount <= 0 or money.currency != wallet.currency:
         raise LedgerError("a hold needs a positive amount in the wallet's currency")
     if wallet.available < money:
         raise InsufficientFunds()
-    wallet.reserved += money.amount
+    _write_wallets(uow, [(wallet, 0, money.amount)])
     hold = Hold(
         wallet_id=wallet.id, amount=money.amount, currency=money.currency, reason=reason, expires_at=expires_at
     )
@@ -137,17 +203,17 @@ def reserve(
     return hold
 
 
-def post_hold(uow: UnitOfWork, hold: Hold, wallet: Wallet, *, kind: str, to_account_id: int) -> JournalEntry:
+def post_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, kind: str, to_account_id: int) -> str:
     """Turn a pending hold into a real debit of the wallet, credited to `to_account_id`."""
-    _settle_hold(hold, wallet, "posted")
+    _settle_hold(uow, hold, wallet, "posted")
     money = Money(hold.amount, hold.currency)
     legs = [Leg(-money, wallet=wallet), Leg(money, account_id=to_account_id)]
     return post_entry(uow, kind=kind, legs=legs, description=f"hold {hold.id}")
 
 
-def release_hold(uow: UnitOfWork, hold: Hold, wallet: Wallet, *, status: str = "released") -> None:
+def release_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, status: str = "released") -> None:
     """Give held funds back (the outside work failed, or the hold expired). No entry: nothing moved."""
-    _settle_hold(hold, wallet, status)
+    _settle_hold(uow, hold, wallet, status)
     uow.session.flush()
 
 
@@ -170,20 +236,20 @@ def expire_holds(uow: UnitOfWork, *, now: datetime | None = None, batch: int = 1
     return len(due)
 
 
-def _settle_hold(hold: Hold, wallet: Wallet, status: str) -> None:
+def _settle_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, status: str) -> None:
     if hold.status != "pending":
         raise LedgerError(f"hold {hold.id} is already {hold.status}")
     if hold.wallet_id != wallet.id:
         raise LedgerError("hold belongs to another wallet")
-    wallet.reserved -= hold.amount
+    _write_wallets(uow, [(wallet, 0, -hold.amount)])
     hold.status = status
     hold.settled_at = utcnow()
 
 
 @event.listens_for(Session, "before_flush")
 def _refuse_unbalanced_postings(session: Session, _context, _instances) -> None:
-    """A guard under `post_entry`: MySQL has no deferred constraints, so the zero sum is checked here,
-    before any posting reaches the database, whoever added it."""
+    """A guard beside `post_entry`: MySQL has no deferred constraints, so postings added as ORM objects
+    (by anyone but this module) are checked here, before any of them reaches the database."""
     by_entry: dict[int, list[Money]] = defaultdict(list)
     for obj in session.new:
         if isinstance(obj, Posting):

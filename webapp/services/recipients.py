@@ -1,17 +1,21 @@
-"""Finding who money goes to: by wallet id, user id, email or phone, in the currency being sent."""
+"""Finding who money goes to: by wallet id, user id, email or phone, in the currency being sent; and the
+wallet-and-holder rows a transfer checks before it moves anything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from webapp.db import UnitOfWork
 from webapp.errors import CurrencyMismatch, NotFound, ValidationError
 from webapp.models import User, Wallet
+from webapp.models.users import mask_phone
 from webapp.services.accounts import normalize_email, normalize_phone
 
 RECIPIENT_KINDS = ("wallet_id", "user_id", "email", "phone")
+_wallets, _users = Wallet.__table__, User.__table__
 
 
 @dataclass(frozen=True)
@@ -27,49 +31,77 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class Preview:
-    """Who a transfer would reach, for a confirm screen, without moving anything."""
+class Party:
+    """A wallet and the person who holds it, read without locks: enough to check a transfer and to show
+    each side who the other one was."""
 
-    user_id: str
     wallet_id: str
+    account_id: int
+    currency: str
+    user_id: str
     email: str
-    masked_phone: str
+    phone: str
+    kyc_status: str
+    is_frozen: bool
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
 
 
-def preview(uow: UnitOfWork, *, sender_id: str, to: Recipient, currency: str) -> Preview:
+_PARTIES = (
+    select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _users.c.id, _users.c.email, _users.c.phone,
+           _users.c.kyc_status, _users.c.is_frozen)
+    .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
+    .where(_wallets.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def parties(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Party]:
+    """The wallets that exist among `wallet_ids`, with their holders, in one query."""
+    return {row[0]: Party(*row) for row in uow.session.execute(_PARTIES, {"ids": sorted(set(wallet_ids))})}
+
+
+def preview(uow: UnitOfWork, *, sender_id: str, to: Recipient, currency: str) -> Party:
+    """Who a transfer would reach, for a confirm screen, without moving anything."""
     with uow:
-        wallet = resolve(uow, to, currency)
-        if wallet.user_id == sender_id:
-            raise ValidationError.field("recipient", "You can't send money to yourself.")
-        user = uow.session.get(User, wallet.user_id)
-        return Preview(user.id, wallet.id, user.email, user.masked_phone)
+        wallet_id = wallet_id_for(uow, to, currency)
+        party = parties(uow, [wallet_id]).get(wallet_id)
+        check_recipient(party, sender_id, currency)
+        return party
 
 
-def resolve(uow: UnitOfWork, to: Recipient, currency: str) -> Wallet:
-    """The recipient's wallet in `currency`. Unknown people are NOT_FOUND; a person without a wallet in
-    that currency (or a wallet id of another currency) is CURRENCY_MISMATCH."""
+def check_recipient(party: Party | None, sender_id: str, currency: str) -> None:
+    if party is None:
+        raise NotFound("Recipient wallet not found.")
+    if party.currency != currency:
+        raise CurrencyMismatch(f"The recipient wallet holds {party.currency}, not {currency}.")
+    if party.user_id == sender_id:
+        raise ValidationError.field("recipient", "You can't send money to yourself.")
+
+
+def wallet_id_for(uow: UnitOfWork, to: Recipient, currency: str) -> str:
+    """The id of the recipient's wallet in `currency` (no query when the sender named a wallet). Unknown
+    people are NOT_FOUND; a person without a wallet in that currency is CURRENCY_MISMATCH."""
     if to.kind == "wallet_id":
-        wallet = uow.session.get(Wallet, to.value)
-        if wallet is None:
-            raise NotFound("Recipient wallet not found.")
-        if wallet.currency != currency:
-            raise CurrencyMismatch(f"The recipient wallet holds {wallet.currency}, not {currency}.")
-        return wallet
-    user = _find_user(uow, to)
-    if user is None:
+        return to.value
+    found = uow.session.execute(
+        select(_users.c.id, _wallets.c.id)
+        .outerjoin(_wallets, and_(_wallets.c.user_id == _users.c.id, _wallets.c.currency == currency))
+        .where(_person(uow, to))
+    ).first()
+    if found is None:
         raise NotFound("No wallet user matches that recipient.")
-    wallet = uow.session.scalar(select(Wallet).where(Wallet.user_id == user.id, Wallet.currency == currency))
-    if wallet is None:
+    if found[1] is None:
         raise CurrencyMismatch(f"The recipient has no {currency} wallet.")
-    return wallet
+    return found[1]
 
 
-def _find_user(uow: UnitOfWork, to: Recipient) -> User | None:
+def _person(uow: UnitOfWork, to: Recipient):
     if to.kind == "user_id":
-        return uow.session.get(User, to.value)
+        return _users.c.id == to.value
     if to.kind == "email":
-        return uow.session.scalar(select(User).where(User.email == normalize_email(to.value)))
+        return _users.c.email == normalize_email(to.value)
     if to.kind == "phone":
-        phone = normalize_phone(to.value, uow.config.get("DEFAULT_PHONE_REGION", "US"))
-        return uow.session.scalar(select(User).where(User.phone == phone))
+        return _users.c.phone == normalize_phone(to.value, uow.config.get("DEFAULT_PHONE_REGION", "US"))
     raise ValidationError.field("recipient", "Choose who to send to.")

@@ -3,15 +3,13 @@ stores the idempotency key, or does none of it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound, ValidationError
-from webapp.models import Transaction, User, Wallet
+from webapp.models import Transaction
 from webapp.models.base import new_id
 from webapp.money import Money
-from webapp.services import audit, idempotency, ledger, limits, recipients
-from webapp.services.recipients import RECIPIENT_KINDS, Recipient
+from webapp.services import audit, history, idempotency, ledger, limits, recipients
+from webapp.services.recipients import RECIPIENT_KINDS, Party, Recipient
 
 OPERATION = "transfer"
 __all__ = ["RECIPIENT_KINDS", "Recipient", "transfer"]
@@ -58,56 +56,49 @@ def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_has
 
 
 def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transaction:
-    sender, recipient, source, target = _check(uow, sender_id, from_wallet_id, to, amount)
+    source, target = _check(uow, sender_id, from_wallet_id, to, amount)
     # What needs no wallet lock is written first and the wallet rows are locked late, so a popular
     # recipient's row stays locked only for the few statements before commit. Rows that reference a
     # wallet (history rows) come after the lock: InnoDB's foreign-key check takes a shared lock on the
     # wallet, and a shared lock taken before our FOR UPDATE would deadlock with a twin transaction.
-    entry = ledger.open_entry(uow, kind="transfer")
+    entry_id = ledger.open_entry(uow, kind="transfer")
     audit.append(uow, stream=audit.user_stream(sender_id), event="transfer", actor_id=sender_id,
-                 data={"entry_id": entry.id, "from_wallet": source.id, "to_wallet": target.id,
+                 data={"entry_id": entry_id, "from_wallet": source.wallet_id, "to_wallet": target.wallet_id,
                        "amount": amount.amount, "currency": amount.currency})
-    locked = ledger.lock_wallets(uow, [source.id, target.id])
-    limits.check_daily(uow, locked[source.id], amount)  # under the lock, so two transfers can't both fit
-    ledger.post_entry(uow, entry=entry, legs=[ledger.Leg(-amount, wallet=locked[source.id]),
-                                              ledger.Leg(amount, wallet=locked[target.id])])
-    return _record_sides(uow, entry, debit_id, sender, recipient, source, target, amount, note)
+    locked = ledger.lock_wallets(uow, [source.wallet_id, target.wallet_id])
+    limits.check_daily(uow, locked[source.wallet_id], amount)  # under the lock, so two transfers can't both fit
+    ledger.post_entry(uow, entry_id=entry_id, legs=[ledger.Leg(-amount, wallet=locked[source.wallet_id]),
+                                                    ledger.Leg(amount, wallet=locked[target.wallet_id])])
+    meta = {"note": note} if note else {}
+    debit = history.new_record(id=debit_id, wallet_id=source.wallet_id, user_id=sender_id, kind="transfer",
+                               direction="debit", amount=amount.amount, currency=amount.currency,
+                               counterparty=_party(target), meta=meta, journal_entry_id=entry_id)
+    credit = history.new_record(wallet_id=target.wallet_id, user_id=target.user_id, kind="transfer",
+                                direction="credit", amount=amount.amount, currency=amount.currency,
+                                counterparty=_party(source), meta=meta, journal_entry_id=entry_id,
+                                created_at=debit.created_at)
+    history.record(uow, [debit, credit])
+    return debit
 
 
-def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[User, User, Wallet, Wallet]:
-    """Who sends, who receives, and from and to which wallets; refuses what no lock can make right.
-    Rows are fetched together where possible: each ORM round trip costs more CPU than the SQL itself."""
-    wallet_ids = [from_wallet_id] + ([to.value] if to.kind == "wallet_id" else [])
-    fetched = {w.id: w for w in uow.session.scalars(select(Wallet).where(Wallet.id.in_(wallet_ids)))}
-    source = fetched.get(from_wallet_id)
+def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[Party, Party]:
+    """Whose wallets, and may this sender send this amount; refuses what no lock can make right. Both
+    wallets and their holders come in one query: a round trip costs more CPU than the SQL itself."""
+    to_wallet_id = recipients.wallet_id_for(uow, to, amount.currency)
+    found = recipients.parties(uow, [from_wallet_id, to_wallet_id])
+    source = found.get(from_wallet_id)
     if source is None or source.user_id != sender_id:
         raise NotFound("Wallet not found.")
     if amount.currency != source.currency:
         raise CurrencyMismatch(f"This wallet holds {source.currency}, not {amount.currency}.")
-    target = recipients.resolve(uow, to, amount.currency)  # a wallet id is already in the identity map
-    if target.user_id == sender_id:
-        raise ValidationError.field("recipient", "You can't send money to yourself.")
-    people = {u.id: u for u in uow.session.scalars(select(User).where(User.id.in_([sender_id, target.user_id])))}
-    sender = people[sender_id]
-    if sender.is_frozen:
+    target = found.get(to_wallet_id)
+    recipients.check_recipient(target, sender_id, amount.currency)
+    if source.is_frozen:
         raise AccountFrozen()
-    limits.check_transfer(uow, sender, amount)
-    return sender, people[target.user_id], source, target
+    limits.check_transfer(uow, source, amount)
+    return source, target
 
 
-def _record_sides(uow, entry, debit_id, sender, recipient, source, target, amount, note) -> Transaction:
-    meta = {"note": note} if note else {}
-    debit = Transaction(id=debit_id, wallet_id=source.id, user_id=sender.id, kind="transfer",
-                        direction="debit", amount=amount.amount, currency=amount.currency,
-                        counterparty=_party(recipient, target), meta=meta, journal_entry_id=entry.id)
-    # Ids made here, not by the database default at flush, let both rows go in one INSERT.
-    credit = Transaction(id=new_id(), wallet_id=target.id, user_id=target.user_id, kind="transfer",
-                         direction="credit", amount=amount.amount, currency=amount.currency,
-                         counterparty=_party(sender, source), meta=meta, journal_entry_id=entry.id)
-    uow.session.add_all([debit, credit])
-    return debit
-
-
-def _party(user: User, wallet: Wallet) -> dict:
-    return {"type": "user", "user_id": user.id, "wallet_id": wallet.id, "email": user.email,
-            "phone": user.masked_phone}
+def _party(party: Party) -> dict:
+    return {"type": "user", "user_id": party.user_id, "wallet_id": party.wallet_id, "email": party.email,
+            "phone": party.masked_phone}

@@ -1,0 +1,44 @@
+"""The engine's connection hygiene on MariaDB: a connection never carries a transaction into its next use."""
+
+import uuid
+
+from sqlalchemy import text
+
+from webapp.db import make_engine
+
+
+def test_a_connection_returned_mid_transaction_is_rolled_back(database_url):
+    engine = make_engine(database_url)
+    code = f"test:{uuid.uuid4().hex}"
+    try:
+        raw = engine.raw_connection()  # what a careless caller could do: write, then hand the connection back
+        with raw.cursor() as cursor:
+            cursor.execute("INSERT INTO accounts (code, kind, currency, created_at) VALUES (%s, 'house', 'USD', NOW())",
+                           (code,))
+        raw.close()
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT COUNT(*) FROM accounts WHERE code = :code"), {"code": code})
+            assert found.scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_committed_connection_is_not_rolled_back_again(database_url):
+    """After COMMIT the server reports no open transaction, so check-in sends nothing (one round trip saved
+    per request); a later use still starts clean."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            connection.commit()
+            dbapi = connection.connection.dbapi_connection
+        sent = []
+        original = dbapi.rollback
+        dbapi.rollback = lambda: (sent.append("ROLLBACK"), original())[1]
+        with engine.connect() as connection:  # the pool hands out the same connection
+            assert connection.connection.dbapi_connection is dbapi
+            connection.execute(text("SELECT 1"))
+            connection.commit()
+        assert sent == []
+    finally:
+        engine.dispose()

@@ -1,0 +1,76 @@
+"""The transfer service on SQLite (the `ewallet dev` database): both sides, the ledger and the refusals."""
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.errors import CurrencyMismatch, IdempotencyConflict, InsufficientFunds, NotFound, ValidationError
+from webapp.models import AuditLog, JournalEntry, Posting, Transaction, Wallet
+from webapp.money import Money
+from webapp.services import accounts, adjustments, audit, reconciliation, transfers
+from webapp.services.transfers import Recipient
+
+
+@pytest.fixture()
+def alice_and_bob(uow):
+    alice = accounts.register(uow, email="alice@example.com", password="long-enough-pass", phone="+14155550100")
+    bob = accounts.register(uow, email="bob@example.com", password="long-enough-pass", phone="+14155550101")
+    adjustments.credit(uow, email="alice@example.com", amount=Money(10_000, "USD"), reason="opening balance")
+    with uow:
+        wallets = {w.user_id: w.id for w in uow.session.scalars(select(Wallet))}
+    return (alice.id, wallets[alice.id]), (bob.id, wallets[bob.id])
+
+
+def _send(uow, sender, to, cents, key="k1", currency="USD"):
+    return transfers.transfer(uow, sender_id=sender[0], from_wallet_id=sender[1], to=to,
+                              amount=Money(cents, currency), idempotency_key=key, note="lunch")
+
+
+def test_a_transfer_moves_money_and_records_both_sides(uow, alice_and_bob):
+    alice, bob = alice_and_bob
+    debit = _send(uow, alice, Recipient("email", "BOB@example.com"), 2_550)
+    assert (debit.direction, debit.amount, debit.meta) == ("debit", 2_550, {"note": "lunch"})
+    assert debit.counterparty["email"] == "bob@example.com"
+    with uow:
+        balances = {w.id: (w.balance, w.version) for w in uow.session.scalars(select(Wallet))}
+        sides = {t.direction: t for t in uow.session.scalars(select(Transaction).where(Transaction.kind == "transfer"))}
+        entry = uow.session.get(JournalEntry, debit.journal_entry_id)
+        legs = sorted(p.amount for p in uow.session.scalars(select(Posting).where(Posting.entry_id == entry.id)))
+        audited = uow.session.scalar(select(AuditLog).where(AuditLog.event == "transfer"))
+    assert balances[alice[1]][0] == 7_450 and balances[bob[1]][0] == 2_550
+    assert sides["credit"].wallet_id == bob[1] and sides["credit"].counterparty["wallet_id"] == alice[1]
+    assert legs == [-2_550, 2_550]
+    assert audited.data["entry_id"] == entry.id
+    assert reconciliation.reconcile(uow).ok
+    assert audit.verify(uow) is None
+
+
+def test_a_replayed_key_answers_the_same_and_moves_nothing(uow, alice_and_bob):
+    alice, bob = alice_and_bob
+    first = _send(uow, alice, Recipient("wallet_id", bob[1]), 1_000)
+    again = _send(uow, alice, Recipient("wallet_id", bob[1]), 1_000)
+    assert again.id == first.id
+    with pytest.raises(IdempotencyConflict):
+        _send(uow, alice, Recipient("wallet_id", bob[1]), 1_001)
+    with uow:
+        assert uow.session.get(Wallet, alice[1]).balance == 9_000
+        transfers_written = select(func.count()).select_from(JournalEntry).where(JournalEntry.kind == "transfer")
+        assert uow.session.scalar(transfers_written) == 1
+
+
+@pytest.mark.parametrize(("to", "cents", "currency", "error"), [
+    (Recipient("email", "nobody@example.com"), 100, "USD", NotFound),
+    (Recipient("phone", "+1 415 555 0101"), 10_001, "USD", InsufficientFunds),
+    (Recipient("user_id", "me"), 100, "USD", ValidationError),
+    (Recipient("email", "bob@example.com"), 100, "EUR", CurrencyMismatch),
+])
+def test_refused_transfers_leave_no_trace(uow, alice_and_bob, to, cents, currency, error):
+    alice, _ = alice_and_bob
+    if to.value == "me":
+        to = Recipient("user_id", alice[0])
+    with pytest.raises(error):
+        _send(uow, alice, to, cents, currency=currency)
+    with uow:
+        assert uow.session.get(Wallet, alice[1]).balance == 10_000
+        assert uow.session.scalar(select(func.count()).select_from(Transaction)) == 1  # the opening credit
+        assert uow.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.event == "transfer")) == 0
+    assert reconciliation.reconcile(uow).ok
