@@ -88,6 +88,11 @@ class UnitOfWork:
         self.session.close()
         self.session = None
 
+    def execute(self, statement, params=None):
+        """Run a Core statement in this unit of work's transaction, straight on the session's connection:
+        the ORM's execution layer adds ~15 µs a statement and nothing a Core statement needs."""
+        return self.session.connection().execute(statement, params)
+
     def commit(self) -> None:
         self.session.commit()
         callbacks, self.after_commit = self.after_commit, []

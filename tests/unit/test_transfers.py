@@ -74,3 +74,21 @@ def test_refused_transfers_leave_no_trace(uow, alice_and_bob, to, cents, currenc
         assert uow.session.scalar(select(func.count()).select_from(Transaction)) == 1  # the opening credit
         assert uow.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.event == "transfer")) == 0
     assert reconciliation.reconcile(uow).ok
+
+
+def test_expired_idempotency_keys_are_purged_and_live_ones_kept(uow, alice_and_bob):
+    from datetime import timedelta
+
+    from webapp.models import IdempotencyKey
+    from webapp.services import idempotency
+
+    alice, bob = alice_and_bob
+    _send(uow, alice, Recipient("wallet_id", bob[1]), 100, key="old")
+    _send(uow, alice, Recipient("wallet_id", bob[1]), 100, key="new")
+    with uow:
+        old = uow.session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == "old"))
+        old.expires_at -= idempotency.KEY_TTL + timedelta(seconds=1)
+        uow.commit()
+    assert idempotency.purge_expired(uow) == 1
+    with uow:
+        assert uow.session.scalars(select(IdempotencyKey.key)).all() == ["new"]

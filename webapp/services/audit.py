@@ -53,11 +53,11 @@ _MOVE_HEAD = update(_streams).where(_streams.c.stream == bindparam("name")).valu
 
 
 def open_stream(uow: UnitOfWork, stream: str) -> None:
-    uow.session.execute(_INSERT_STREAM, {"stream": stream, "seq": 0, "head_hash": GENESIS, "created_at": utcnow()})
+    uow.execute(_INSERT_STREAM, {"stream": stream, "seq": 0, "head_hash": GENESIS, "created_at": utcnow()})
 
 
 def _locked_head(uow: UnitOfWork, stream: str):
-    head = uow.session.execute(_LOCK_HEAD, {"name": stream}).first()
+    head = uow.execute(_LOCK_HEAD, {"name": stream}).first()
     if head is not None:
         return head
     try:
@@ -65,7 +65,7 @@ def _locked_head(uow: UnitOfWork, stream: str):
             open_stream(uow, stream)
     except IntegrityError:
         pass  # another transaction opened it first
-    return uow.session.execute(_LOCK_HEAD, {"name": stream}).one()
+    return uow.execute(_LOCK_HEAD, {"name": stream}).one()
 
 
 def append(
@@ -77,9 +77,9 @@ def append(
     row = AuditLog(stream=stream, seq=head.seq + 1, event=event, actor_id=actor_id, data=data or {},
                    created_at=utcnow(), prev_hash=head.head_hash)
     row.hash = row_hash(head.head_hash, row)
-    written = uow.session.execute(_INSERT_ROW, {column: getattr(row, column) for column in _COLUMNS})
+    written = uow.execute(_INSERT_ROW, {column: getattr(row, column) for column in _COLUMNS})
     row.id = written.inserted_primary_key[0]
-    uow.session.execute(_MOVE_HEAD, {"name": stream, "new_seq": row.seq, "new_hash": row.hash})
+    uow.execute(_MOVE_HEAD, {"name": stream, "new_seq": row.seq, "new_hash": row.hash})
     return row  # not in the session: a record of what was written
 
 

@@ -28,7 +28,7 @@ def new_record(**fields) -> Transaction:
 
 def record(uow: UnitOfWork, rows: list[Transaction]) -> None:
     """Write the rows of one movement (a transfer's two sides) in a single INSERT."""
-    uow.session.execute(_INSERT, [{column: getattr(row, attr) for attr, column in _FIELDS} for row in rows])
+    uow.execute(_INSERT, [{column: getattr(row, attr) for attr, column in _FIELDS} for row in rows])
 
 
 def encode_cursor(tx: Transaction) -> str:

@@ -55,7 +55,7 @@ def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_ha
     replays our result in a fresh transaction instead of moving money again."""
     now = utcnow()
     try:
-        uow.session.execute(_INSERT, {"user_id": user_id, "operation": operation, "key": key,
+        uow.execute(_INSERT, {"user_id": user_id, "operation": operation, "key": key,
                                       "request_hash": request_hash, "result_id": result_id, "created_at": now,
                                       "expires_at": now + KEY_TTL})
     except IntegrityError as error:
@@ -64,6 +64,6 @@ def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_ha
 
 def purge_expired(uow: UnitOfWork) -> int:
     with uow:
-        deleted = uow.session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
+        deleted = uow.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
         uow.commit()
     return deleted.rowcount

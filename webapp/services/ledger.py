@@ -105,7 +105,7 @@ def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Locked
 
     Lock order across the wallet: idempotency key, then audit stream head, then wallets. Take wallet
     locks last, right before posting, so they are held for as short a time as possible."""
-    rows = uow.session.execute(_LOCK, {"ids": sorted(set(wallet_ids))})
+    rows = uow.execute(_LOCK, {"ids": sorted(set(wallet_ids))})
     return {row.id: LockedWallet(*row) for row in rows}
 
 
@@ -113,7 +113,7 @@ def open_entry(uow: UnitOfWork, *, kind: str, description: str = "", reverses_id
     """Write the entry's header alone and return its id, so rows that refer to it (the audit row) can be
     written before the wallets are locked."""
     entry_id = new_id()
-    uow.session.execute(_INSERT_ENTRY, {"id": entry_id, "kind": kind, "description": description[:255],
+    uow.execute(_INSERT_ENTRY, {"id": entry_id, "kind": kind, "description": description[:255],
                                           "reverses_id": reverses_id, "created_at": utcnow()})
     return entry_id
 
@@ -140,7 +140,7 @@ def post_entry(
             wallets[leg.wallet.id] = leg.wallet
     if entry_id is None:
         entry_id = open_entry(uow, kind=kind, description=description, reverses_id=reverses_id)
-    uow.session.execute(_INSERT_POSTINGS, [
+    uow.execute(_INSERT_POSTINGS, [
         {"entry_id": entry_id, "account_id": leg.target_account_id, "amount": leg.money.amount,
          "currency": leg.money.currency} for leg in legs
     ])
@@ -178,7 +178,7 @@ def _write_wallets(uow: UnitOfWork, changes: list[tuple[LockedWallet, int, int]]
     params = {}
     for n, (wallet, balance, reserved) in enumerate(changes):
         params.update({f"id{n}": wallet.id, f"balance{n}": balance, f"reserved{n}": reserved})
-    written = uow.session.execute(_wallet_update(len(changes)), params).rowcount
+    written = uow.execute(_wallet_update(len(changes)), params).rowcount
     if written != len(changes):  # a wallet vanished under its lock: never post half an entry
         raise LedgerError(f"{len(changes)} wallet caches to update, {written} found")
     for wallet, balance, reserved in changes:

@@ -61,4 +61,4 @@ _SENT_SINCE = select(func.coalesce(func.sum(Transaction.amount), 0)).where(
 def sent_today(uow: UnitOfWork, wallet_id: str) -> int:
     """Minor units sent from this wallet since midnight UTC."""
     midnight = datetime.combine(utcnow().date(), time.min)
-    return int(uow.session.execute(_SENT_SINCE, {"wallet_id": wallet_id, "since": midnight}).scalar_one())
+    return int(uow.execute(_SENT_SINCE, {"wallet_id": wallet_id, "since": midnight}).scalar_one())

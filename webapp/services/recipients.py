@@ -59,7 +59,7 @@ _PARTIES = (
 
 def parties(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Party]:
     """The wallets that exist among `wallet_ids`, with their holders, in one query."""
-    return {row[0]: Party(*row) for row in uow.session.execute(_PARTIES, {"ids": sorted(set(wallet_ids))})}
+    return {row[0]: Party(*row) for row in uow.execute(_PARTIES, {"ids": sorted(set(wallet_ids))})}
 
 
 def preview(uow: UnitOfWork, *, sender_id: str, to: Recipient, currency: str) -> Party:
@@ -85,7 +85,7 @@ def wallet_id_for(uow: UnitOfWork, to: Recipient, currency: str) -> str:
     people are NOT_FOUND; a person without a wallet in that currency is CURRENCY_MISMATCH."""
     if to.kind == "wallet_id":
         return to.value
-    found = uow.session.execute(
+    found = uow.execute(
         select(_users.c.id, _wallets.c.id)
         .outerjoin(_wallets, and_(_wallets.c.user_id == _users.c.id, _wallets.c.currency == currency))
         .where(_person(uow, to))
