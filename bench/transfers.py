@@ -34,6 +34,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # the _harness/_load helpers, and the webapp of this tree
 
+import _baseline  # noqa: E402
 import _harness as h  # noqa: E402
 import _load  # noqa: E402
 
@@ -131,7 +132,7 @@ def setup(url: str, database: str, port: int, wallets: int) -> list[h.Party]:
 def measure(name: str, args, url: str, database: str, port: int, gunicorn: int, parties) -> Row:
     plan = _load.Plan(parties, hot="hot" in name)  # hot-wallet, baseline-hot
     if name.startswith("baseline"):
-        make_op = _load.sql_op(database, plan, h.server_connection)
+        make_op = _baseline.sql_op(database, plan, h.server_connection)
     else:
         make_op = _load.http_op(port, plan)
     before, meter = h.snapshot(database), h.CpuMeter(gunicorn)
