@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, request
+from flask import Flask, Request, current_app, g, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -32,13 +33,49 @@ def rate_limit_key() -> str:
     return f"ip:{get_remote_address()}"
 
 
-limiter = Limiter(key_func=rate_limit_key, headers_enabled=True)
+class AppLimiter(Limiter):
+    """Flask-Limiter, switched on and off by each app's own RATELIMIT_ENABLED.
+
+    Flask-Limiter keeps its switch on this one module-level object, so the last app set up in a process
+    would decide for all of them; here only an app with limits on is set up. And with limits off, every
+    `@limiter.limit` view still ran Flask-Limiter's exemption checks (~15 µs a call) only to find nothing
+    to apply. Route checks and the before_request check both come through _check_request_limit."""
+
+    def init_app(self, app: Flask) -> None:
+        if app.config.get("RATELIMIT_ENABLED", True):
+            super().init_app(app)
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if current_app.config.get("RATELIMIT_ENABLED", True):
+            super()._check_request_limit(callable_name, in_middleware)
 
 
-@limiter.request_filter
-def _rate_limits_off_for_this_app() -> bool:
-    """Flask-Limiter keeps its on/off switch on the one module-level object; honour each app's own setting."""
-    return not current_app.config.get("RATELIMIT_ENABLED", True)
+limiter = AppLimiter(key_func=rate_limit_key, headers_enabled=True)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, for the HTML side only.
+
+    The JSON API authenticates with bearer tokens and never reads or writes the cookie session, so its
+    requests get Flask's null session: no cookie parsing, no Vary: Cookie, no save at the end. Flask also
+    builds a new itsdangerous serializer on every request; it depends only on the secret keys, so it is
+    built once per set of keys here (a changed SECRET_KEY or SECRET_KEY_FALLBACKS builds a new one)."""
+
+    def __init__(self) -> None:
+        self._serializer: tuple = (None, None)  # (keys, serializer) in one tuple: threads see a whole pair
+
+    def open_session(self, app: Flask, incoming: Request):
+        if incoming.path.startswith("/api/"):
+            return None  # Flask then uses make_null_session(), which refuses writes
+        return super().open_session(app, incoming)
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached_keys, serializer = self._serializer
+        if keys != cached_keys:
+            serializer = super().get_signing_serializer(app)
+            self._serializer = (keys, serializer)
+        return serializer
 
 
 class Database:

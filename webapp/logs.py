@@ -17,9 +17,12 @@ from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("ewallet.access")
+_encode = json.JSONEncoder(default=str).encode  # one encoder: json.dumps(default=...) builds one per line
 
 
 class JsonFormatter(logging.Formatter):
+    converter = time.gmtime  # the timestamp ends in Z, so UTC (the default is the host's local time)
+
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
@@ -34,7 +37,7 @@ class JsonFormatter(logging.Formatter):
                 line[key] = getattr(record, key)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return _encode(line)
 
 
 class RequestContextFilter(logging.Filter):

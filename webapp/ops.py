@@ -12,6 +12,12 @@ bp = Blueprint("ops", __name__)
 
 REQUESTS = Counter("ewallet_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram("ewallet_http_request_seconds", "HTTP request latency", ["endpoint"])
+# Label values must stay a small set: a method outside this list counts as "OTHER", because gunicorn
+# accepts any upper-case token as a method and each new value would be a new series kept forever.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# (method, endpoint, status) -> (counter child, histogram child). `.labels()` validates and stringifies
+# its arguments and takes a lock on every call; the children it returns never change, so keep them.
+_series: dict[tuple[str, str, int], tuple] = {}
 
 
 @bp.get("/healthz")
@@ -43,6 +49,15 @@ def init_metrics(app) -> None:
     @app.after_request
     def _observe(response):
         endpoint = request.endpoint or "unknown"  # the route name, never the raw path (unbounded labels)
-        REQUESTS.labels(request.method, endpoint, response.status_code).inc()
-        LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        counter, histogram = _children(request.method, endpoint, response.status_code)
+        counter.inc()
+        histogram.observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
         return response
+
+
+def _children(method: str, endpoint: str, status: int) -> tuple:
+    key = (method if method in METHODS else "OTHER", endpoint, status)
+    children = _series.get(key)
+    if children is None:  # two threads racing here get the same children back from .labels()
+        children = _series[key] = (REQUESTS.labels(*key), LATENCY.labels(endpoint))
+    return children
