@@ -104,3 +104,26 @@ def test_racing_different_bodies_on_one_key_move_money_once(app, wallets):
     codes = Counter(r.status_code for r in responses)
     assert set(codes) <= {201, 409} and codes[201] >= 1
     assert bob.wallet()["balance"] in (100, 101)
+
+
+def test_racing_transfers_never_pass_the_daily_limit(database_url, wallets):
+    """The daily total is read before the wallet lock and trusted only if the wallet did not move since;
+    thirty racing senders make it move, so each must read the total again under the lock."""
+    from tests.conftest import make_test_app
+
+    app = make_test_app(database_url, TRANSFER_LIMIT_DAILY={"*": 50})  # $50 a day
+    try:
+        limited = type(wallets)(app, app.test_client())
+        sender = limited.user(balance=100_000, kyc="verified")
+        recipients = [limited.user() for _ in range(3)]
+        bodies = [transfer_body(sender, recipients[i % 3], 700) for i in range(30)]
+
+        responses = race(app, 30, lambda client, i: post(client, sender, bodies[i]))
+
+        outcomes = Counter((r.status_code, r.json["status"] == "success" or r.json["error"]["code"]) for r in responses)
+        assert outcomes == {(201, True): 7, (422, "LIMIT_EXCEEDED"): 23}  # 7 × $7 = $49
+        assert sender.wallet()["balance"] == 100_000 - 4_900
+        with app.app_context():
+            assert reconciliation.reconcile(new_uow()).ok
+    finally:
+        app.extensions["ewallet.db"].dispose()

@@ -40,6 +40,7 @@ class LockedWallet:
     currency: str
     balance: int  # minor units
     reserved: int  # minor units held by pending holds
+    version: int  # bumped by every write of the cache
 
     @property
     def available(self) -> Money:
@@ -93,7 +94,8 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
 
 
 _LOCK = (
-    select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved)
+    select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved,
+           _wallets.c.version)
     .where(_wallets.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_wallets.c.id)
     .with_for_update()
@@ -184,6 +186,7 @@ def _write_wallets(uow: UnitOfWork, changes: list[tuple[LockedWallet, int, int]]
     for wallet, balance, reserved in changes:
         wallet.balance += balance
         wallet.reserved += reserved
+        wallet.version += 1
 
 
 def reserve(

@@ -12,6 +12,7 @@ from webapp.db import UnitOfWork
 from webapp.errors import CurrencyMismatch, NotFound, ValidationError
 from webapp.models import User, Wallet
 from webapp.models.users import mask_phone
+from webapp.services import limits
 from webapp.services.accounts import normalize_email, normalize_phone
 
 RECIPIENT_KINDS = ("wallet_id", "user_id", "email", "phone")
@@ -32,12 +33,13 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Party:
-    """A wallet and the person who holds it, read without locks: enough to check a transfer and to show
-    each side who the other one was."""
+    """A wallet and the person who holds it, read without locks: enough to check a transfer, to show each
+    side who the other one was, and to check the daily limit without another round trip (limits.py)."""
 
     wallet_id: str
-    account_id: int
     currency: str
+    version: int  # the wallet's, when read: if it is the same under the lock, nothing moved in between
+    sent_today: int  # minor units sent as transfers since midnight UTC, when read
     user_id: str
     email: str
     phone: str
@@ -50,8 +52,8 @@ class Party:
 
 
 _PARTIES = (
-    select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _users.c.id, _users.c.email, _users.c.phone,
-           _users.c.kyc_status, _users.c.is_frozen)
+    select(_wallets.c.id, _wallets.c.currency, _wallets.c.version, limits.SENT_SINCE_COLUMN, _users.c.id,
+           _users.c.email, _users.c.phone, _users.c.kyc_status, _users.c.is_frozen)
     .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
     .where(_wallets.c.id.in_(bindparam("ids", expanding=True)))
 )
@@ -59,7 +61,8 @@ _PARTIES = (
 
 def parties(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Party]:
     """The wallets that exist among `wallet_ids`, with their holders, in one query."""
-    return {row[0]: Party(*row) for row in uow.execute(_PARTIES, {"ids": sorted(set(wallet_ids))})}
+    rows = uow.execute(_PARTIES, {"ids": sorted(set(wallet_ids)), "since": limits.midnight()})
+    return {row[0]: Party(*row) for row in rows}
 
 
 def preview(uow: UnitOfWork, *, sender_id: str, to: Recipient, currency: str) -> Party:
