@@ -42,17 +42,28 @@ def make_engine(url: str) -> Engine:
         max_overflow=20,
         isolation_level="READ COMMITTED",
         connect_args={"charset": "utf8mb4"},
-        pool_reset_on_return=None,  # replaced by _roll_back_if_open
+        pool_reset_on_return=None,  # replaced by _roll_back_unless_ended
     )
-    event.listen(engine, "reset", _roll_back_if_open)
+    event.listen(engine, "checkout", lambda _dbapi, record, _proxy: record.info.update({ENDED: False}))
+    event.listen(engine, "begin", lambda connection: connection.info.update({ENDED: False}))
+    event.listen(engine, "commit", lambda connection: connection.info.update({ENDED: True}))
+    event.listen(engine, "rollback", lambda connection: connection.info.update({ENDED: True}))
+    event.listen(engine, "reset", _roll_back_unless_ended)
     return engine
 
 
-def _roll_back_if_open(dbapi_connection, _record, state) -> None:
-    """The pool's default reset sends ROLLBACK on every check-in, even right after a COMMIT: one round trip
-    per request for nothing. The server flags an open transaction in the status of every reply it sends,
-    so roll back exactly when one is open (an error path, or a caller that did not commit)."""
-    if not state.terminate_only and dbapi_connection.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+ENDED = "ewallet.transaction_ended"  # in the pool record's info: did SQLAlchemy last commit or roll back?
+
+
+def _roll_back_unless_ended(dbapi_connection, record, state) -> None:
+    """The pool's default reset sends ROLLBACK on every check-in, even right after a COMMIT: one round
+    trip per request for nothing. Skip it only when both sides agree the transaction is over: SQLAlchemy
+    last committed or rolled back (anything done on the raw connection since its checkout counts as
+    open), and the server's last status reply shows no open transaction. Any doubt rolls back."""
+    if state.terminate_only or state.transaction_was_reset:
+        return
+    server_open = dbapi_connection.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS
+    if server_open or not record.info.get(ENDED):
         dbapi_connection.rollback()
 
 

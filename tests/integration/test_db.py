@@ -42,3 +42,26 @@ def test_a_committed_connection_is_not_rolled_back_again(database_url):
         assert sent == []
     finally:
         engine.dispose()
+
+
+def test_a_lock_taken_on_the_raw_connection_is_released_at_check_in(database_url):
+    """PyMySQL does not refresh the server's status after a SELECT, so the reset can't rely on it alone:
+    a row locked with a raw SELECT … FOR UPDATE must still be unlocked when the connection goes back."""
+    engine = make_engine(database_url)
+    code = f"test:{uuid.uuid4().hex}"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO accounts (code, kind, currency, created_at)"
+                                    " VALUES (:code, 'house', 'USD', NOW())"), {"code": code})
+        raw = engine.raw_connection()
+        thread_id = raw.dbapi_connection.thread_id()
+        with raw.cursor() as cursor:
+            cursor.execute("SELECT id FROM accounts WHERE code = %s FOR UPDATE", (code,))
+        raw.close()
+        with engine.connect() as other:
+            open_transactions = other.execute(text(
+                "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = :thread"),
+                {"thread": thread_id})
+            assert open_transactions.scalar_one() == 0
+    finally:
+        engine.dispose()
