@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from types import SimpleNamespace
 
 import pymysql
@@ -45,47 +46,61 @@ def sql_op(database: str, plan: Plan, connect: Callable[..., pymysql.Connection]
 
 
 def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int) -> str:
-    """The transfer's transaction shape with no HTTP and no ORM: idempotency row, both wallets locked in id
-    order, entry + 2 postings, 2 wallet updates, 2 history rows, the sender's audit chain link, commit."""
+    """The app's transfer, statement for statement (services/transfers.py), with no HTTP and no ORM: the
+    idempotency row; one read of both wallets, their holders and today's sent total; the entry header; the
+    sender's audit link (head FOR UPDATE, row, head); both wallets FOR UPDATE in id order; 2 postings in one
+    INSERT; both caches in one UPDATE; 2 history rows in one INSERT; COMMIT."""
     now = datetime.now(UTC).replace(tzinfo=None)
+    midnight = datetime.combine(now.date(), clock.min)
     entry_id, debit_id = str(uuid.uuid4()), str(uuid.uuid4())
-    with connection.cursor() as cursor:
-        connection.begin()
+    with connection.cursor() as cursor:  # the first statement opens the transaction (autocommit is off)
         cursor.execute("INSERT INTO idempotency_keys (user_id, operation, `key`, request_hash, result_id, created_at,"
                        " expires_at) VALUES (%s, 'transfer', %s, %s, %s, %s, %s)",
                        (sender.user_id, uuid.uuid4().hex, hashlib.sha256(entry_id.encode()).hexdigest(), debit_id,
                         now, now + timedelta(hours=48)))
-        cursor.execute("SELECT id, balance, reserved, version FROM wallets WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
-                       (sender.wallet_id, recipient.wallet_id))
-        wallets = {row[0]: row[1:] for row in cursor.fetchall()}
-        balance, reserved, _ = wallets[sender.wallet_id]
-        if balance - amount < reserved:
-            connection.rollback()
-            return "422 INSUFFICIENT_FUNDS"
+        cursor.execute(_READ_PARTIES, (midnight, sender.wallet_id, recipient.wallet_id))
+        parties = {row[0]: row for row in cursor.fetchall()}
         cursor.execute("INSERT INTO journal_entries (id, kind, description, created_at)"
                        " VALUES (%s, 'transfer', '', %s)", (entry_id, now))
+        _audit(cursor, sender, recipient, amount, entry_id, now)
+        cursor.execute("SELECT id, account_id, currency, balance, reserved, version FROM wallets WHERE id IN (%s, %s)"
+                       " ORDER BY id FOR UPDATE", (sender.wallet_id, recipient.wallet_id))
+        wallets = {row[0]: row for row in cursor.fetchall()}
+        if wallets[sender.wallet_id][3] - amount < wallets[sender.wallet_id][4]:
+            connection.rollback()
+            return "422 INSUFFICIENT_FUNDS"
         cursor.executemany("INSERT INTO postings (entry_id, account_id, amount, currency) VALUES (%s, %s, %s, 'USD')",
                            [(entry_id, sender.account_id, -amount), (entry_id, recipient.account_id, amount)])
-        for party, delta in ((sender, -amount), (recipient, amount)):
-            balance, _, version = wallets[party.wallet_id]
-            cursor.execute("UPDATE wallets SET balance = %s, version = %s WHERE id = %s AND version = %s",
-                           (balance + delta, version + 1, party.wallet_id, version))
-            if cursor.rowcount != 1:
-                raise RuntimeError("wallet changed under its lock")
+        cursor.execute("UPDATE wallets SET balance = balance + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END,"
+                       " version = version + 1 WHERE id IN (%s, %s)",
+                       (sender.wallet_id, -amount, recipient.wallet_id, amount, sender.wallet_id, recipient.wallet_id))
+        if cursor.rowcount != 2:
+            raise RuntimeError("wallet changed under its lock")
         cursor.executemany(
             "INSERT INTO transactions (id, wallet_id, user_id, kind, direction, amount, currency, status, counterparty,"
             " metadata, journal_entry_id, created_at) VALUES (%s, %s, %s, 'transfer', %s, %s, 'USD', 'completed', %s,"
             " '{}', %s, %s)",
-            [(debit_id, sender.wallet_id, sender.user_id, "debit", amount, _party(recipient), entry_id, now),
-             (str(uuid.uuid4()), recipient.wallet_id, recipient.user_id, "credit", amount, _party(sender), entry_id,
-              now)])
-        _audit(cursor, sender, recipient, amount, entry_id, now)
+            [(debit_id, sender.wallet_id, sender.user_id, "debit", amount,
+              _party(parties[recipient.wallet_id]), entry_id, now),
+             (str(uuid.uuid4()), recipient.wallet_id, recipient.user_id, "credit", amount,
+              _party(parties[sender.wallet_id]), entry_id, now)])
         connection.commit()
     return "ok"
 
 
-def _party(party) -> str:
-    return json.dumps({"type": "user", "user_id": party.user_id, "wallet_id": party.wallet_id})
+# Both wallets, their holders, and what each sent today: the app's one read before it locks anything.
+_READ_PARTIES = (
+    "SELECT w.id, w.currency, w.version, (SELECT COALESCE(SUM(t.amount), 0) FROM transactions t"
+    " WHERE t.wallet_id = w.id AND t.kind = 'transfer' AND t.direction = 'debit' AND t.created_at >= %s),"
+    " u.id, u.email, u.phone, u.kyc_status, u.is_frozen FROM wallets w JOIN users u ON u.id = w.user_id"
+    " WHERE w.id IN (%s, %s)"
+)
+
+
+def _party(row) -> str:
+    wallet_id, user_id, email, phone = row[0], row[4], row[5], row[6]
+    return json.dumps({"type": "user", "user_id": user_id, "wallet_id": wallet_id, "email": email,
+                       "phone": f"{phone[:3]}•••{phone[-2:]}"})
 
 
 def _audit(cursor, sender, recipient, amount: int, entry_id: str, now: datetime) -> None:
