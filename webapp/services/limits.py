@@ -47,7 +47,8 @@ def check_daily(uow: UnitOfWork, wallet: LockedWallet, amount: Money, *, read_be
 
     The total read with the wallet before the lock is still exact if the wallet's version has not moved
     since: every movement bumps it. Only when it has moved is the total read again, under the lock. Most
-    transfers so skip a round trip, and none can slip past the limit."""
+    transfers so skip a round trip, and none can slip past the limit. (Read just before midnight and used
+    just after, the total can only be too high, never too low.)"""
     daily = limit_for(uow.config.get("TRANSFER_LIMIT_DAILY", {}), amount.currency)
     if daily is None:
         return
