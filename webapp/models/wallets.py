@@ -25,8 +25,9 @@ class Wallet(Base):
     version: Mapped[int] = mapped_column(Integer)  # bumped on every change of the cache
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
-    # Every UPDATE of a wallet is "… WHERE id = ? AND version = ?", and SQLAlchemy raises StaleDataError
-    # when it touches no row: a cache that changed under us aborts the movement instead of drifting.
+    # The ledger writes the cache with its own Core UPDATE (services/ledger.py), under the row lock, with a
+    # row-count check, and bumps `version` itself. Any ORM write of a wallet is still versioned: it becomes
+    # "… WHERE id = ? AND version = ?" and raises StaleDataError if the row moved since it was read.
     __mapper_args__ = {"version_id_col": version}
 
     @property

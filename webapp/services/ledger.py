@@ -116,7 +116,7 @@ def open_entry(uow: UnitOfWork, *, kind: str, description: str = "", reverses_id
     written before the wallets are locked."""
     entry_id = new_id()
     uow.execute(_INSERT_ENTRY, {"id": entry_id, "kind": kind, "description": description[:255],
-                                          "reverses_id": reverses_id, "created_at": utcnow()})
+                                "reverses_id": reverses_id, "created_at": utcnow()})
     return entry_id
 
 
