@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from pymysql.constants import SERVER_STATUS
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, create_engine, event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,6 +87,7 @@ class UnitOfWork:
         self.config = config or {}  # the app's settings: limits and policies services must honour
         self.session: Session | None = None
         self.after_commit: list[Callable[[], None]] = []
+        self._connection: Connection | None = None  # the session's, while its transaction is open
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.session_factory()
@@ -96,19 +97,35 @@ class UnitOfWork:
     def __exit__(self, *exc) -> None:
         # close() rolls back whatever was not committed and detaches objects *without* expiring them,
         # so what a service returns stays readable after its transaction ends.
+        self._connection = None
         self.session.close()
         self.session = None
 
     def execute(self, statement, params=None):
         """Run a Core statement in this unit of work's transaction, straight on the session's connection:
-        the ORM's execution layer adds ~15 µs a statement and nothing a Core statement needs."""
-        return self.session.connection().execute(statement, params)
+        the ORM's execution layer adds ~15 µs a statement and nothing a Core statement needs. The
+        connection is looked up once per transaction; the session hands out the same one until commit."""
+        if self._connection is None:
+            self._connection = self.session.connection()
+        return self._connection.execute(statement, params)
 
     def commit(self) -> None:
+        self._connection = None
         self.session.commit()
         callbacks, self.after_commit = self.after_commit, []
         for callback in callbacks:
             callback()
+
+
+def numbered_in(column, count: int):
+    """`column IN (:id0, :id1, …)` with a fixed number of parameters, for statements built once per count
+    (cache the builder). An expanding IN would be re-rendered on every execution: ~6% of a transfer's CPU.
+    Pass the values with `numbered`."""
+    return column.in_([bindparam(f"id{n}") for n in range(count)])
+
+
+def numbered(ids) -> dict[str, object]:
+    return {f"id{n}": value for n, value in enumerate(ids)}
 
 
 def is_retryable(error: BaseException) -> bool:

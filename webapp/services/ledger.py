@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, bindparam, case, event, insert, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp.db import UnitOfWork
+from webapp.db import UnitOfWork, numbered, numbered_in
 from webapp.errors import InsufficientFunds, LedgerError, UnbalancedEntryError
 from webapp.models import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting, Wallet
 from webapp.models.base import new_id, utcnow
@@ -93,13 +93,15 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
         return uow.session.scalars(select(Account).where(Account.code == code)).one()
 
 
-_LOCK = (
-    select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved,
-           _wallets.c.version)
-    .where(_wallets.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_wallets.c.id)
-    .with_for_update()
-)
+@functools.cache
+def _lock(count: int):
+    return (
+        select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved,
+               _wallets.c.version)
+        .where(numbered_in(_wallets.c.id, count))
+        .order_by(_wallets.c.id)
+        .with_for_update()
+    )
 
 
 def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, LockedWallet]:
@@ -107,7 +109,8 @@ def lock_wallets(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Locked
 
     Lock order across the wallet: idempotency key, then audit stream head, then wallets. Take wallet
     locks last, right before posting, so they are held for as short a time as possible."""
-    rows = uow.execute(_LOCK, {"ids": sorted(set(wallet_ids))})
+    ids = sorted(set(wallet_ids))
+    rows = uow.execute(_lock(len(ids)), numbered(ids))
     return {row.id: LockedWallet(*row) for row in rows}
 
 
@@ -162,12 +165,12 @@ def _wallet_update(count: int):
     """One UPDATE for `count` wallets: each row gets its own deltas through CASE on its id, so a transfer
     writes both caches in a single round trip. Deltas rather than absolute values: the row is locked, and
     a delta can't overwrite a change it did not see."""
-    ids = [bindparam(f"id{n}") for n in range(count)]
 
     def per_row(name: str):
-        return case(*((_wallets.c.id == ids[n], bindparam(f"{name}{n}", type_=BigInteger)) for n in range(count)))
+        return case(*((_wallets.c.id == bindparam(f"id{n}"), bindparam(f"{name}{n}", type_=BigInteger))
+                      for n in range(count)))
 
-    return (update(_wallets).where(_wallets.c.id.in_(ids))
+    return (update(_wallets).where(numbered_in(_wallets.c.id, count))
             .values(balance=_wallets.c.balance + per_row("balance"),
                     reserved=_wallets.c.reserved + per_row("reserved"),
                     version=_wallets.c.version + 1))

@@ -3,12 +3,13 @@ wallet-and-holder rows a transfer checks before it moves anything."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, select
 
-from webapp.db import UnitOfWork
+from webapp.db import UnitOfWork, numbered, numbered_in
 from webapp.errors import CurrencyMismatch, NotFound, ValidationError
 from webapp.models import User, Wallet
 from webapp.models.users import mask_phone
@@ -51,17 +52,20 @@ class Party:
         return mask_phone(self.phone)
 
 
-_PARTIES = (
-    select(_wallets.c.id, _wallets.c.currency, _wallets.c.version, limits.SENT_SINCE_COLUMN, _users.c.id,
-           _users.c.email, _users.c.phone, _users.c.kyc_status, _users.c.is_frozen)
-    .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
-    .where(_wallets.c.id.in_(bindparam("ids", expanding=True)))
-)
+@functools.cache
+def _parties(count: int):
+    return (
+        select(_wallets.c.id, _wallets.c.currency, _wallets.c.version, limits.SENT_SINCE_COLUMN, _users.c.id,
+               _users.c.email, _users.c.phone, _users.c.kyc_status, _users.c.is_frozen)
+        .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
+        .where(numbered_in(_wallets.c.id, count))
+    )
 
 
 def parties(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Party]:
     """The wallets that exist among `wallet_ids`, with their holders, in one query."""
-    rows = uow.execute(_PARTIES, {"ids": sorted(set(wallet_ids)), "since": limits.midnight()})
+    ids = sorted(set(wallet_ids))
+    rows = uow.execute(_parties(len(ids)), {**numbered(ids), "since": limits.midnight()})
     return {row[0]: Party(*row) for row in rows}
 
 
