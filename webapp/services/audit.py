@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,7 @@ def user_stream(user_id: str) -> str:
     return f"user:{user_id}"
 
 
-def row_hash(prev_hash: str, row: AuditLog) -> str:
+def row_hash(prev_hash: str, row: AuditLog | AuditRecord) -> str:
     body = json.dumps(
         {
             "stream": row.stream,
@@ -68,19 +69,35 @@ def _locked_head(uow: UnitOfWork, stream: str):
     return uow.execute(_LOCK_HEAD, {"name": stream}).one()
 
 
+@dataclass
+class AuditRecord:
+    """A row as `append` wrote it. A plain record, not an AuditLog: it is a receipt, and building an ORM
+    object on every transfer cost more than hashing the row."""
+
+    stream: str
+    seq: int
+    event: str
+    actor_id: str | None
+    data: dict
+    created_at: datetime
+    prev_hash: str
+    hash: str = ""
+    id: int | None = None
+
+
 def append(
     uow: UnitOfWork, *, stream: str, event: str, actor_id: str | None = None, data: dict | None = None
-) -> AuditLog:
+) -> AuditRecord:
     """Add a row in the caller's transaction: it lands if and only if the audited change does. Core
     statements, not an ORM flush: every transfer appends, and this is on its hot path (see ledger.py)."""
     head = _locked_head(uow, stream)
-    row = AuditLog(stream=stream, seq=head.seq + 1, event=event, actor_id=actor_id, data=data or {},
-                   created_at=utcnow(), prev_hash=head.head_hash)
+    row = AuditRecord(stream=stream, seq=head.seq + 1, event=event, actor_id=actor_id, data=data or {},
+                      created_at=utcnow(), prev_hash=head.head_hash)
     row.hash = row_hash(head.head_hash, row)
     written = uow.execute(_INSERT_ROW, {column: getattr(row, column) for column in _COLUMNS})
     row.id = written.inserted_primary_key[0]
     uow.execute(_MOVE_HEAD, {"name": stream, "new_seq": row.seq, "new_hash": row.hash})
-    return row  # not in the session: a record of what was written
+    return row
 
 
 @dataclass(frozen=True)
