@@ -1,7 +1,7 @@
 """Transfer benchmark: the real app under gunicorn on MariaDB, against the same transactions sent straight
 through pymysql. See bench/README.md for the details and the gunicorn sweep behind the defaults.
 
-    .venv/bin/python bench/transfers.py [--clients 32] [--seconds 20] [--wallets 200] [--workers 5]
+    .venv/bin/python bench/transfers.py [--clients 32] [--seconds 15] [--rounds 3] [--wallets 200] [--workers 5]
 
 It makes its own database (ewallet_bench_<hex>, built by the migrations), starts gunicorn on a free
 127.0.0.1 port, signs up --wallets users through the API (Argon2 makes that slow: it is setup, not timed),
@@ -9,9 +9,13 @@ funds each wallet with an audited adjustment, then gives each run a fixed time w
 clients (no think time, a fresh idempotency key per request):
 
   uniform       POST /api/v1/transfers, random sender -> random other wallet: no hot spot
-  hot-wallet    the same, but every transfer goes INTO one wallet (senders random)
   baseline      uniform's transaction shape sent straight through pymysql: no HTTP, no Flask, no ORM
+  hot-wallet    the same as uniform, but every transfer goes INTO one wallet (senders random)
   baseline-hot  the baseline into one wallet: what the row lock on a hot wallet costs by itself
+
+The runs repeat for --rounds rounds, in that order, so each ratio compares runs a few seconds apart: this
+machine's speed drifts by a third over minutes (a shared host), and both sides drift together. Each ratio
+is taken per round; the verdicts use the median round.
 
 transfers/s counts successes; p50/p99 are the latency of every request; errors are grouped by status and
 error code. "conserved" means the Σ of wallet balances did not move (drift 0), the app's reconciliation
@@ -25,6 +29,7 @@ the database dropped at the end, also on errors and Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -38,19 +43,24 @@ import _baseline  # noqa: E402
 import _harness as h  # noqa: E402
 import _load  # noqa: E402
 
-RUNS = ("uniform", "hot-wallet", "baseline", "baseline-hot")
+RUNS = ("uniform", "baseline", "hot-wallet", "baseline-hot")
 TARGETS = {"ratio": 0.5, "p99_ms": 150, "hot": 0.8}
 
 
 @dataclass
 class Row:
     name: str
+    round: int
     clients: int
     seconds: float
     outcome: _load.Outcome
     drift: int  # minor units: Σ wallet balances after − before; transfers must leave it at 0
     problems: list[str]  # anything that makes the money check fail, drift included
     cpu: dict[str, float]  # CPU seconds during the run, by process group (see _harness.CpuMeter)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} #{self.round}"
 
     @property
     def ok(self) -> int:
@@ -80,7 +90,8 @@ class Row:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent closed-loop clients")
-    parser.add_argument("--seconds", type=float, default=20, help="duration of each run")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each run")
+    parser.add_argument("--rounds", type=int, default=3, help="times to repeat the runs, interleaved")
     parser.add_argument("--wallets", type=int, default=200, help="funded users, one USD wallet each")
     # Default: 5 sync workers ((2 x cores) + 1, gunicorn's own rule). Measured on this 2-core machine at 32
     # clients: every setup tried (sync 4-12, gthread 2x16 ... 6x4) gives the same ~170-185 transfers/s,
@@ -95,8 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.runs = [name.strip() for name in args.runs.split(",") if name.strip()]
     if unknown := set(args.runs) - set(RUNS):
         parser.error(f"unknown runs: {', '.join(sorted(unknown))}")
-    if args.wallets < 2 or args.clients < 1 or args.seconds <= 0:
-        parser.error("need at least 2 wallets, 1 client and a positive duration")
+    if args.wallets < 2 or args.clients < 1 or args.seconds <= 0 or args.rounds < 1:
+        parser.error("need at least 2 wallets, 1 client, 1 round and a positive duration")
     return args
 
 
@@ -112,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
               f" threads (log {log})", flush=True)
         server = h.start_gunicorn(url, port, args.workers, args.threads, log)
         parties = setup(url, database, port, args.wallets)
-        rows = [measure(name, args, url, database, port, server.pid, parties) for name in args.runs]
+        rows = [measure(name, number, args, url, database, port, server.pid, parties)
+                for number in range(1, args.rounds + 1) for name in args.runs]
         report(rows, args)
         return 0 if all(not row.problems for row in rows) else 1
     finally:
@@ -129,7 +141,7 @@ def setup(url: str, database: str, port: int, wallets: int) -> list[h.Party]:
     return parties
 
 
-def measure(name: str, args, url: str, database: str, port: int, gunicorn: int, parties) -> Row:
+def measure(name: str, number: int, args, url: str, database: str, port: int, gunicorn: int, parties) -> Row:
     plan = _load.Plan(parties, hot="hot" in name)  # hot-wallet, baseline-hot
     if name.startswith("baseline"):
         make_op = _baseline.sql_op(database, plan, h.server_connection)
@@ -140,8 +152,8 @@ def measure(name: str, args, url: str, database: str, port: int, gunicorn: int, 
     cpu = meter.stop(outcome.cpu)
     after = h.snapshot(database)
     drift = after.total - before.total
-    row = Row(name, args.clients, args.seconds, outcome, drift, check_money(before, after, outcome, url), cpu)
-    print(f"  {name}: {row.rate:.0f} transfers/s, p99 {row.percentile(0.99):.0f} ms, conserved {row.conserved}",
+    row = Row(name, number, args.clients, args.seconds, outcome, drift, check_money(before, after, outcome, url), cpu)
+    print(f"  {row.label}: {row.rate:.0f} transfers/s, p99 {row.percentile(0.99):.0f} ms, conserved {row.conserved}",
           flush=True)
     return row
 
@@ -159,26 +171,26 @@ def check_money(before: h.Snapshot, after: h.Snapshot, outcome: _load.Outcome, u
 
 def report(rows: list[Row], args) -> None:
     print(f"\ngunicorn {args.workers} workers x {args.threads} threads; {args.wallets} wallets;"
-          f" {args.seconds:g}s per run; load from {args.client_procs} client processes\n")
-    header = (f"{'run':<13}{'clients':>8}{'transfers/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'drift':>7}"
+          f" {args.seconds:g}s per run, {args.rounds} rounds; load from {args.client_procs} client processes\n")
+    header = (f"{'run':<16}{'clients':>8}{'transfers/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'drift':>7}"
               f"  {'conserved':<10} errors")
     print(header + "\n" + "-" * len(header))
     for row in rows:
-        print(f"{row.name:<13}{row.clients:>8}{row.rate:>13.0f}{row.percentile(0.5):>9.1f}{row.percentile(0.99):>9.1f}"
-              f"{row.drift:>7}  {row.conserved:<10} {row.errors}")
+        print(f"{row.label:<16}{row.clients:>8}{row.rate:>13.0f}{row.percentile(0.5):>9.1f}"
+              f"{row.percentile(0.99):>9.1f}{row.drift:>7}  {row.conserved:<10} {row.errors}")
     for row in rows:
         for problem in row.problems:
-            print(f"  {row.name}: {problem}")
+            print(f"  {row.label}: {problem}")
     report_cpu(rows)
-    by_name = {row.name: row for row in rows}
     print()
-    ratio("app/baseline", by_name.get("uniform"), by_name.get("baseline"), TARGETS["ratio"])
-    ratio("hot/uniform", by_name.get("hot-wallet"), by_name.get("uniform"), TARGETS["hot"])
-    ratio("baseline hot/uniform", by_name.get("baseline-hot"), by_name.get("baseline"), None)
-    if uniform := by_name.get("uniform"):
-        p99 = uniform.percentile(0.99)
+    ratio("app/baseline", rows, "uniform", "baseline", TARGETS["ratio"])
+    ratio("hot/uniform", rows, "hot-wallet", "uniform", TARGETS["hot"])
+    ratio("baseline hot/uniform", rows, "baseline-hot", "baseline", None)
+    if p99s := [row.percentile(0.99) for row in rows if row.name == "uniform"]:
+        p99 = statistics.median(p99s)
         verdict = "met" if p99 <= TARGETS["p99_ms"] else "MISSED"
-        print(f"uniform p99: {p99:.0f} ms at {uniform.clients} clients (target <= {TARGETS['p99_ms']} ms: {verdict})")
+        print(f"uniform p99: {p99:.0f} ms median of {_listed(p99s, '.0f')} at {args.clients} clients"
+              f" (target <= {TARGETS['p99_ms']} ms: {verdict})")
     conserved = all(not row.problems for row in rows)
     print(f"money conserved: {'yes' if conserved else 'no'} (drift {sum(abs(row.drift) for row in rows)})")
 
@@ -186,23 +198,31 @@ def report(rows: list[Row], args) -> None:
 def report_cpu(rows: list[Row]) -> None:
     """Cores busy (of 2) per process group, and CPU ms per successful transfer: the second is what the
     load on the shared machine does not disturb, so compare runs by it when `other` is high."""
-    print("\nCPU: cores busy (of 2)                                        | CPU ms per transfer")
-    print(f"{'run':<13}{'gunicorn':>9}{'mariadb':>9}{'loadgen':>9}{'other':>7}{'total':>7}    |"
+    print("\nCPU: cores busy (of 2)                                           | CPU ms per transfer")
+    print(f"{'run':<16}{'gunicorn':>9}{'mariadb':>9}{'loadgen':>9}{'other':>7}{'total':>7}    |"
           f"{'app side':>10}{'mariadb':>9}")
     for row in rows:
         cpu, wall = row.cpu, row.cpu["wall"]
         app_side = cpu["server"] + cpu["client"]  # gunicorn + HTTP client, or pymysql for the baseline
-        print(f"{row.name:<13}{cpu['server'] / wall:>9.2f}{cpu['db'] / wall:>9.2f}{cpu['client'] / wall:>9.2f}"
+        print(f"{row.label:<16}{cpu['server'] / wall:>9.2f}{cpu['db'] / wall:>9.2f}{cpu['client'] / wall:>9.2f}"
               f"{cpu['other'] / wall:>7.2f}{cpu['machine'] / wall:>7.2f}    |{row.ms_each(app_side):>10.2f}"
               f"{row.ms_each(cpu['db']):>9.2f}")
 
 
-def ratio(label: str, top: Row | None, bottom: Row | None, target: float | None) -> None:
-    if top is None or bottom is None or not bottom.rate:
+def ratio(label: str, rows: list[Row], top: str, bottom: str, target: float | None) -> None:
+    """`top` rate over `bottom` rate, round by round, and the median of the rounds."""
+    by_key = {(row.name, row.round): row for row in rows}
+    values = [by_key[top, n].rate / by_key[bottom, n].rate for (name, n) in by_key
+              if name == top and (bottom, n) in by_key and by_key[bottom, n].rate]
+    if not values:
         return
-    value = top.rate / bottom.rate
+    value = statistics.median(values)
     verdict = "" if target is None else f" (target >= {target}: {'met' if value >= target else 'MISSED'})"
-    print(f"{label}: {value:.2f}{verdict}")
+    print(f"{label}: {value:.2f} median of {_listed(values, '.2f')}{verdict}")
+
+
+def _listed(values: list[float], spec: str) -> str:
+    return "[" + ", ".join(format(value, spec) for value in values) + "]"
 
 
 if __name__ == "__main__":
