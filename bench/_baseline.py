@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock
 from types import SimpleNamespace
 
 import pymysql
@@ -47,33 +46,34 @@ def sql_op(database: str, plan: Plan, connect: Callable[..., pymysql.Connection]
 
 def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int) -> str:
     """The app's transfer, statement for statement (services/transfers.py), with no HTTP and no ORM: the
-    idempotency row; one read of both wallets, their holders and today's sent total; the entry header; the
+    idempotency row; one read of both wallets and their holders; the entry header; the
     sender's audit link (head FOR UPDATE, row, head); both wallets FOR UPDATE in id order; 2 postings in one
     INSERT; both caches in one UPDATE; 2 history rows in one INSERT; COMMIT."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    midnight = datetime.combine(now.date(), clock.min)
     entry_id, debit_id = str(uuid.uuid4()), str(uuid.uuid4())
     with connection.cursor() as cursor:  # the first statement opens the transaction (autocommit is off)
         cursor.execute("INSERT INTO idempotency_keys (user_id, operation, `key`, request_hash, result_id, created_at,"
                        " expires_at) VALUES (%s, 'transfer', %s, %s, %s, %s, %s)",
                        (sender.user_id, uuid.uuid4().hex, hashlib.sha256(entry_id.encode()).hexdigest(), debit_id,
                         now, now + timedelta(hours=48)))
-        cursor.execute(_READ_PARTIES, (midnight, sender.wallet_id, recipient.wallet_id))
+        cursor.execute(_READ_PARTIES, (sender.wallet_id, recipient.wallet_id))
         parties = {row[0]: row for row in cursor.fetchall()}
         cursor.execute("INSERT INTO journal_entries (id, kind, description, created_at)"
                        " VALUES (%s, 'transfer', '', %s)", (entry_id, now))
         _audit(cursor, sender, recipient, amount, entry_id, now)
-        cursor.execute("SELECT id, account_id, currency, balance, reserved, version FROM wallets WHERE id IN (%s, %s)"
-                       " ORDER BY id FOR UPDATE", (sender.wallet_id, recipient.wallet_id))
+        cursor.execute("SELECT id, account_id, currency, balance, reserved, version, daily_sent, daily_sent_day"
+                       " FROM wallets WHERE id IN (%s, %s) ORDER BY id FOR UPDATE",
+                       (sender.wallet_id, recipient.wallet_id))
         wallets = {row[0]: row for row in cursor.fetchall()}
         if wallets[sender.wallet_id][3] - amount < wallets[sender.wallet_id][4]:
             connection.rollback()
             return "422 INSUFFICIENT_FUNDS"
         cursor.executemany("INSERT INTO postings (entry_id, account_id, amount, currency) VALUES (%s, %s, %s, 'USD')",
                            [(entry_id, sender.account_id, -amount), (entry_id, recipient.account_id, amount)])
-        cursor.execute("UPDATE wallets SET balance = balance + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END,"
-                       " version = version + 1 WHERE id IN (%s, %s)",
-                       (sender.wallet_id, -amount, recipient.wallet_id, amount, sender.wallet_id, recipient.wallet_id))
+        cursor.execute(_WRITE_WALLETS, (sender.wallet_id, -amount, recipient.wallet_id, amount,  # balance
+                                        sender.wallet_id, 0, recipient.wallet_id, 0,  # reserved
+                                        now.date(), sender.wallet_id, amount, recipient.wallet_id, 0,  # daily_sent
+                                        now.date(), sender.wallet_id, recipient.wallet_id))
         if cursor.rowcount != 2:
             raise RuntimeError("wallet changed under its lock")
         cursor.executemany(
@@ -90,10 +90,16 @@ def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int
 
 # Both wallets, their holders, and what each sent today: the app's one read before it locks anything.
 _READ_PARTIES = (
-    "SELECT w.id, w.currency, w.version, (SELECT COALESCE(SUM(t.amount), 0) FROM transactions t"
-    " WHERE t.wallet_id = w.id AND t.kind = 'transfer' AND t.direction = 'debit' AND t.created_at >= %s),"
-    " u.id, u.email, u.phone, u.kyc_status, u.is_frozen FROM wallets w JOIN users u ON u.id = w.user_id"
-    " WHERE w.id IN (%s, %s)"
+    "SELECT w.id, w.currency, u.id, u.email, u.phone, u.kyc_status, u.is_frozen"
+    " FROM wallets w JOIN users u ON u.id = w.user_id WHERE w.id IN (%s, %s)"
+)
+# Both caches in one statement, as ledger._write_wallets: balance and reserved by delta, today's sent total
+# restarted on a new day.
+_WRITE_WALLETS = (
+    "UPDATE wallets SET balance = balance + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END,"
+    " reserved = reserved + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END, version = version + 1,"
+    " daily_sent = CASE WHEN daily_sent_day = %s THEN daily_sent ELSE 0 END"
+    " + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END, daily_sent_day = %s WHERE id IN (%s, %s)"
 )
 
 

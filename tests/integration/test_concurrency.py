@@ -107,8 +107,8 @@ def test_racing_different_bodies_on_one_key_move_money_once(app, wallets):
 
 
 def test_racing_transfers_never_pass_the_daily_limit(database_url, wallets):
-    """The daily total is read before the wallet lock and trusted only if the wallet did not move since;
-    thirty racing senders make it move, so each must read the total again under the lock."""
+    """Thirty racing transfers from one wallet against a $50 daily limit: the day's total is read and
+    written under the wallet's lock, so exactly as many get through as fit."""
     from tests.conftest import make_test_app
 
     app = make_test_app(database_url, TRANSFER_LIMIT_DAILY={"*": 50})  # $50 a day

@@ -1,10 +1,20 @@
 """The transfer service on SQLite (the `ewallet dev` database): both sides, the ledger and the refusals."""
 
-import pytest
-from sqlalchemy import func, select
+from datetime import timedelta
 
-from webapp.errors import CurrencyMismatch, IdempotencyConflict, InsufficientFunds, NotFound, ValidationError
+import pytest
+from sqlalchemy import func, select, update
+
+from webapp.errors import (
+    CurrencyMismatch,
+    IdempotencyConflict,
+    InsufficientFunds,
+    LimitExceeded,
+    NotFound,
+    ValidationError,
+)
 from webapp.models import AuditLog, JournalEntry, Posting, Transaction, Wallet
+from webapp.models.base import utcnow
 from webapp.money import Money
 from webapp.services import accounts, adjustments, audit, reconciliation, transfers
 from webapp.services.transfers import Recipient
@@ -92,3 +102,25 @@ def test_expired_idempotency_keys_are_purged_and_live_ones_kept(uow, alice_and_b
     assert idempotency.purge_expired(uow) == 1
     with uow:
         assert uow.session.scalars(select(IdempotencyKey.key)).all() == ["new"]
+
+
+def test_the_daily_limit_counts_todays_transfers_and_starts_again_each_day(uow, alice_and_bob):
+    alice, bob = alice_and_bob
+    uow.config = {**uow.config, "TRANSFER_LIMIT_DAILY": {"USD": 50}}  # $50 a day
+    _send(uow, alice, Recipient("wallet_id", bob[1]), 3_000, key="a")
+    with pytest.raises(LimitExceeded):
+        _send(uow, alice, Recipient("wallet_id", bob[1]), 2_001, key="b")  # $30 + $20.01 > $50
+    _send(uow, alice, Recipient("wallet_id", bob[1]), 2_000, key="c")  # exactly $50
+    with uow:
+        sent = {w.id: (w.daily_sent, w.daily_sent_day) for w in uow.session.scalars(select(Wallet))}
+    assert sent[alice[1]] == (5_000, utcnow().date())
+    assert sent[bob[1]][0] == 0  # receiving is not sending
+
+    with uow:  # the counter is from yesterday: today starts at zero
+        uow.session.execute(update(Wallet).where(Wallet.id == alice[1])
+                            .values(daily_sent_day=utcnow().date() - timedelta(days=1)))
+        uow.commit()
+    _send(uow, alice, Recipient("wallet_id", bob[1]), 4_000, key="d")
+    with uow:
+        assert uow.session.get(Wallet, alice[1]).daily_sent == 4_000
+    assert reconciliation.reconcile(uow).ok

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, Timestamp, Uuid, new_id, utcnow
@@ -23,6 +23,10 @@ class Wallet(Base):
     balance: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units, Σ postings
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units held by pending holds
     version: Mapped[int] = mapped_column(Integer)  # bumped on every change of the cache
+    # What the wallet sent as transfers on `daily_sent_day` (UTC), kept by the ledger beside the balance:
+    # the daily limit reads it under the wallet's lock instead of summing the day's history every time.
+    daily_sent: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units
+    daily_sent_day: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     # The ledger writes the cache with its own Core UPDATE (services/ledger.py), under the row lock, with a

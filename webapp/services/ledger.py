@@ -13,9 +13,9 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, bindparam, case, event, insert, select, update
+from sqlalchemy import BigInteger, Date, bindparam, case, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,10 +41,16 @@ class LockedWallet:
     balance: int  # minor units
     reserved: int  # minor units held by pending holds
     version: int  # bumped by every write of the cache
+    daily_sent: int  # minor units sent as transfers on daily_sent_day
+    daily_sent_day: date | None
 
     @property
     def available(self) -> Money:
         return Money(self.balance - self.reserved, self.currency)
+
+    def sent_on(self, day: date) -> int:
+        """Minor units sent as transfers on `day` (UTC); nothing if the counter is from another day."""
+        return self.daily_sent if self.daily_sent_day == day else 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Leg:
     money: Money  # + credits the account, - debits it
     wallet: LockedWallet | None = None
     account_id: int | None = None
+    sent: bool = False  # a debit the wallet's holder sent: it counts toward their daily sending limit
 
     @property
     def target_account_id(self) -> int:
@@ -97,7 +104,7 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
 def _lock(count: int):
     return (
         select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved,
-               _wallets.c.version)
+               _wallets.c.version, _wallets.c.daily_sent, _wallets.c.daily_sent_day)
         .where(numbered_in(_wallets.c.id, count))
         .order_by(_wallets.c.id)
         .with_for_update()
@@ -137,11 +144,13 @@ def post_entry(
     (`post_hold` releases the reserve first). Nothing is written unless every check passes."""
     check_balanced(leg.money for leg in legs)
     moves: dict[str, int] = defaultdict(int)
+    sent: dict[str, int] = defaultdict(int)
     wallets: dict[str, LockedWallet] = {}
     for leg in legs:
         if leg.wallet is not None:
             _check_leg(leg.wallet, leg.money, moves[leg.wallet.id])
             moves[leg.wallet.id] += leg.money.amount
+            sent[leg.wallet.id] -= leg.money.amount if leg.sent else 0
             wallets[leg.wallet.id] = leg.wallet
     if entry_id is None:
         entry_id = open_entry(uow, kind=kind, description=description, reverses_id=reverses_id)
@@ -149,7 +158,8 @@ def post_entry(
         {"entry_id": entry_id, "account_id": leg.target_account_id, "amount": leg.money.amount,
          "currency": leg.money.currency} for leg in legs
     ])
-    _write_wallets(uow, [(wallets[wallet_id], delta, 0) for wallet_id, delta in moves.items()])
+    _write_wallets(uow, [Change(wallets[wallet_id], balance=delta, sent=sent[wallet_id])
+                         for wallet_id, delta in moves.items()])
     return entry_id
 
 
@@ -160,35 +170,53 @@ def _check_leg(wallet: LockedWallet, money: Money, already_moved: int) -> None:
         raise InsufficientFunds()
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one write does to a locked wallet's cached row, in minor units."""
+
+    wallet: LockedWallet
+    balance: int = 0
+    reserved: int = 0
+    sent: int = 0  # added to today's sending total (Leg.sent)
+
+
 @functools.cache
 def _wallet_update(count: int):
     """One UPDATE for `count` wallets: each row gets its own deltas through CASE on its id, so a transfer
     writes both caches in a single round trip. Deltas rather than absolute values: the row is locked, and
-    a delta can't overwrite a change it did not see."""
+    a delta can't overwrite a change it did not see. The daily total starts again from 0 on a new day."""
 
     def per_row(name: str):
         return case(*((_wallets.c.id == bindparam(f"id{n}"), bindparam(f"{name}{n}", type_=BigInteger))
                       for n in range(count)))
 
+    today = bindparam("today", type_=Date)
+    sent_so_far = case((_wallets.c.daily_sent_day == today, _wallets.c.daily_sent), else_=0)
     return (update(_wallets).where(numbered_in(_wallets.c.id, count))
             .values(balance=_wallets.c.balance + per_row("balance"),
                     reserved=_wallets.c.reserved + per_row("reserved"),
+                    daily_sent=sent_so_far + per_row("sent"),
+                    daily_sent_day=today,
                     version=_wallets.c.version + 1))
 
 
-def _write_wallets(uow: UnitOfWork, changes: list[tuple[LockedWallet, int, int]]) -> None:
-    """Apply (wallet, balance delta, reserved delta) to the cached rows and to the locked snapshots."""
+def _write_wallets(uow: UnitOfWork, changes: list[Change]) -> None:
+    """Apply the changes to the cached rows and to the locked snapshots."""
     if not changes:
         return
-    params = {}
-    for n, (wallet, balance, reserved) in enumerate(changes):
-        params.update({f"id{n}": wallet.id, f"balance{n}": balance, f"reserved{n}": reserved})
+    today = utcnow().date()
+    params = {"today": today}
+    for n, change in enumerate(changes):
+        params.update({f"id{n}": change.wallet.id, f"balance{n}": change.balance,
+                       f"reserved{n}": change.reserved, f"sent{n}": change.sent})
     written = uow.execute(_wallet_update(len(changes)), params).rowcount
     if written != len(changes):  # a wallet vanished under its lock: never post half an entry
         raise LedgerError(f"{len(changes)} wallet caches to update, {written} found")
-    for wallet, balance, reserved in changes:
-        wallet.balance += balance
-        wallet.reserved += reserved
+    for change in changes:
+        wallet = change.wallet
+        wallet.balance += change.balance
+        wallet.reserved += change.reserved
+        wallet.daily_sent, wallet.daily_sent_day = wallet.sent_on(today) + change.sent, today
         wallet.version += 1
 
 
@@ -200,7 +228,7 @@ def reserve(
         raise LedgerError("a hold needs a positive amount in the wallet's currency")
     if wallet.available < money:
         raise InsufficientFunds()
-    _write_wallets(uow, [(wallet, 0, money.amount)])
+    _write_wallets(uow, [Change(wallet, reserved=money.amount)])
     hold = Hold(
         wallet_id=wallet.id, amount=money.amount, currency=money.currency, reason=reason, expires_at=expires_at
     )
@@ -247,7 +275,7 @@ def _settle_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, status: str)
         raise LedgerError(f"hold {hold.id} is already {hold.status}")
     if hold.wallet_id != wallet.id:
         raise LedgerError("hold belongs to another wallet")
-    _write_wallets(uow, [(wallet, 0, -hold.amount)])
+    _write_wallets(uow, [Change(wallet, reserved=-hold.amount)])
     hold.status = status
     hold.settled_at = utcnow()
 

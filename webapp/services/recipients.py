@@ -13,7 +13,6 @@ from webapp.db import UnitOfWork, numbered, numbered_in
 from webapp.errors import CurrencyMismatch, NotFound, ValidationError
 from webapp.models import User, Wallet
 from webapp.models.users import mask_phone
-from webapp.services import limits
 from webapp.services.accounts import normalize_email, normalize_phone
 
 RECIPIENT_KINDS = ("wallet_id", "user_id", "email", "phone")
@@ -34,13 +33,11 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Party:
-    """A wallet and the person who holds it, read without locks: enough to check a transfer, to show each
-    side who the other one was, and to check the daily limit without another round trip (limits.py)."""
+    """A wallet and the person who holds it, read without locks: enough to check a transfer and to show
+    each side who the other one was."""
 
     wallet_id: str
     currency: str
-    version: int  # the wallet's, when read: if it is the same under the lock, nothing moved in between
-    sent_today: int  # minor units sent as transfers since midnight UTC, when read
     user_id: str
     email: str
     phone: str
@@ -55,8 +52,8 @@ class Party:
 @functools.cache
 def _parties(count: int):
     return (
-        select(_wallets.c.id, _wallets.c.currency, _wallets.c.version, limits.SENT_SINCE_COLUMN, _users.c.id,
-               _users.c.email, _users.c.phone, _users.c.kyc_status, _users.c.is_frozen)
+        select(_wallets.c.id, _wallets.c.currency, _users.c.id, _users.c.email, _users.c.phone,
+               _users.c.kyc_status, _users.c.is_frozen)
         .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
         .where(numbered_in(_wallets.c.id, count))
     )
@@ -65,7 +62,7 @@ def _parties(count: int):
 def parties(uow: UnitOfWork, wallet_ids: Iterable[str]) -> dict[str, Party]:
     """The wallets that exist among `wallet_ids`, with their holders, in one query."""
     ids = sorted(set(wallet_ids))
-    rows = uow.execute(_parties(len(ids)), {**numbered(ids), "since": limits.midnight()})
+    rows = uow.execute(_parties(len(ids)), numbered(ids))
     return {row[0]: Party(*row) for row in rows}
 
 

@@ -66,9 +66,10 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
                  data={"entry_id": entry_id, "from_wallet": source.wallet_id, "to_wallet": target.wallet_id,
                        "amount": amount.amount, "currency": amount.currency})
     locked = ledger.lock_wallets(uow, [source.wallet_id, target.wallet_id])
-    limits.check_daily(uow, locked[source.wallet_id], amount, read_before_lock=source)
-    ledger.post_entry(uow, entry_id=entry_id, legs=[ledger.Leg(-amount, wallet=locked[source.wallet_id]),
-                                                    ledger.Leg(amount, wallet=locked[target.wallet_id])])
+    limits.check_daily(uow, locked[source.wallet_id], amount)
+    legs = [ledger.Leg(-amount, wallet=locked[source.wallet_id], sent=True),
+            ledger.Leg(amount, wallet=locked[target.wallet_id])]
+    ledger.post_entry(uow, entry_id=entry_id, legs=legs)
     meta = {"note": note} if note else {}
     debit = history.new_record(id=debit_id, wallet_id=source.wallet_id, user_id=sender_id, kind="transfer",
                                direction="debit", amount=amount.amount, currency=amount.currency,
