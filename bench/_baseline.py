@@ -104,7 +104,7 @@ _WRITE_WALLETS = (
 
 
 def _party(row) -> str:
-    wallet_id, user_id, email, phone = row[0], row[4], row[5], row[6]
+    wallet_id, user_id, email, phone = row[0], row[2], row[3], row[4]
     return json.dumps({"type": "user", "user_id": user_id, "wallet_id": wallet_id, "email": email,
                        "phone": f"{phone[:3]}•••{phone[-2:]}"})
 

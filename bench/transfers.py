@@ -160,6 +160,8 @@ def measure(name: str, number: int, args, url: str, database: str, port: int, gu
 
 def check_money(before: h.Snapshot, after: h.Snapshot, outcome: _load.Outcome, url: str) -> list[str]:
     problems = []
+    if not outcome.results["ok"]:
+        problems.append("no transfer succeeded")
     if drift := after.total - before.total:
         problems.append(f"wallet total drifted by {drift:+d} minor units")
     if (written := after.entries - before.entries) != outcome.results["ok"]:
