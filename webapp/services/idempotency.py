@@ -55,9 +55,8 @@ def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_ha
     replays our result in a fresh transaction instead of moving money again."""
     now = utcnow()
     try:
-        uow.execute(_INSERT, {"user_id": user_id, "operation": operation, "key": key,
-                                      "request_hash": request_hash, "result_id": result_id, "created_at": now,
-                                      "expires_at": now + KEY_TTL})
+        uow.execute(_INSERT, {"user_id": user_id, "operation": operation, "key": key, "request_hash": request_hash,
+                              "result_id": result_id, "created_at": now, "expires_at": now + KEY_TTL})
     except IntegrityError as error:
         raise KeyTaken() from error
 
