@@ -37,4 +37,4 @@ def credit(uow: UnitOfWork, *, email: str, amount: Money, reason: str, actor: st
                                 counterparty={"type": "house", "name": "E-Wallet"}, meta={"reason": reason})
         history.record(uow, [tx])
         uow.commit()
-    return tx
+    return history.receipt(tx)

@@ -18,17 +18,23 @@ _INSERT = insert(Transaction.__table__)
 _FIELDS = [(prop.key, prop.columns[0].key) for prop in inspect(Transaction).column_attrs]  # meta -> "metadata"
 
 
-def new_record(**fields) -> Transaction:
-    """A complete history row. Defaults are filled in here, not at flush, because `record` writes it with
-    Core; the object itself stays outside the session, as the receipt of what was written."""
+def new_record(**fields) -> dict:
+    """A complete history row, by attribute name. Defaults are filled in here, not at flush, because
+    `record` writes it with Core. A dict, not a Transaction: a transfer writes two rows and returns one,
+    and building an ORM object costs more than the row's INSERT parameters (see `receipt`)."""
     defaults = {"id": new_id(), "status": "completed", "counterparty": {}, "meta": {}, "journal_entry_id": None,
                 "created_at": utcnow()}
-    return Transaction(**{**defaults, **fields})
+    return {**defaults, **fields}
 
 
-def record(uow: UnitOfWork, rows: list[Transaction]) -> None:
+def record(uow: UnitOfWork, rows: list[dict]) -> None:
     """Write the rows of one movement (a transfer's two sides) in a single INSERT."""
-    uow.execute(_INSERT, [{column: getattr(row, attr) for attr, column in _FIELDS} for row in rows])
+    uow.execute(_INSERT, [{column: row[attr] for attr, column in _FIELDS} for row in rows])
+
+
+def receipt(row: dict) -> Transaction:
+    """A written row as a Transaction outside the session: what a service returns to its caller."""
+    return Transaction(**row)
 
 
 def encode_cursor(tx: Transaction) -> str:

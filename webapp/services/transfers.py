@@ -77,9 +77,9 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
     credit = history.new_record(wallet_id=target.wallet_id, user_id=target.user_id, kind="transfer",
                                 direction="credit", amount=amount.amount, currency=amount.currency,
                                 counterparty=_party(source), meta=meta, journal_entry_id=entry_id,
-                                created_at=debit.created_at)
+                                created_at=debit["created_at"])
     history.record(uow, [debit, credit])
-    return debit
+    return history.receipt(debit)
 
 
 def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[Party, Party]:
