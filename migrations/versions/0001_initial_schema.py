@@ -150,8 +150,6 @@ def upgrade() -> None:
         sa.Column("balance", sa.BigInteger(), nullable=False),
         sa.Column("reserved", sa.BigInteger(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("daily_sent", sa.BigInteger(), nullable=False),
-        sa.Column("daily_sent_day", sa.Date(), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],

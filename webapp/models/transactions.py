@@ -16,8 +16,6 @@ class Transaction(Base):
     __table_args__ = (
         Index("ix_transactions_wallet_page", "wallet_id", "created_at", "id"),
         Index("ix_transactions_user_page", "user_id", "created_at", "id"),
-        # Covers the daily-limit sum, which runs while the sender's wallet row is locked.
-        Index("ix_transactions_wallet_daily", "wallet_id", "kind", "direction", "created_at", "amount"),
     )
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -25,7 +25,7 @@ class Wallet(Base):
     version: Mapped[int] = mapped_column(Integer)  # bumped on every change of the cache
     # What the wallet sent as transfers on `daily_sent_day` (UTC), kept by the ledger beside the balance:
     # the daily limit reads it under the wallet's lock instead of summing the day's history every time.
-    daily_sent: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units
+    daily_sent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # minor units
     daily_sent_day: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
