@@ -70,10 +70,11 @@ def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int
             return "422 INSUFFICIENT_FUNDS"
         cursor.executemany("INSERT INTO postings (entry_id, account_id, amount, currency) VALUES (%s, %s, %s, 'USD')",
                            [(entry_id, sender.account_id, -amount), (entry_id, recipient.account_id, amount)])
+        today = now.date()
         cursor.execute(_WRITE_WALLETS, (sender.wallet_id, -amount, recipient.wallet_id, amount,  # balance
                                         sender.wallet_id, 0, recipient.wallet_id, 0,  # reserved
-                                        now.date(), sender.wallet_id, amount, recipient.wallet_id, 0,  # daily_sent
-                                        now.date(), sender.wallet_id, recipient.wallet_id))
+                                        today, sender.wallet_id, amount, recipient.wallet_id, 0,  # daily_sent
+                                        today, today, sender.wallet_id, recipient.wallet_id))
         if cursor.rowcount != 2:
             raise RuntimeError("wallet changed under its lock")
         cursor.executemany(
@@ -88,7 +89,7 @@ def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int
     return "ok"
 
 
-# Both wallets, their holders, and what each sent today: the app's one read before it locks anything.
+# Both wallets and their holders: the app's one read before it locks anything.
 _READ_PARTIES = (
     "SELECT w.id, w.currency, u.id, u.email, u.phone, u.kyc_status, u.is_frozen"
     " FROM wallets w JOIN users u ON u.id = w.user_id WHERE w.id IN (%s, %s)"
@@ -98,8 +99,9 @@ _READ_PARTIES = (
 _WRITE_WALLETS = (
     "UPDATE wallets SET balance = balance + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END,"
     " reserved = reserved + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END, version = version + 1,"
-    " daily_sent = CASE WHEN daily_sent_day = %s THEN daily_sent ELSE 0 END"
-    " + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END, daily_sent_day = %s WHERE id IN (%s, %s)"
+    " daily_sent = CASE WHEN daily_sent_day >= %s THEN daily_sent ELSE 0 END"
+    " + CASE WHEN id = %s THEN %s WHEN id = %s THEN %s END,"
+    " daily_sent_day = CASE WHEN daily_sent_day > %s THEN daily_sent_day ELSE %s END WHERE id IN (%s, %s)"
 )
 
 

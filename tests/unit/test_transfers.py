@@ -124,3 +124,21 @@ def test_the_daily_limit_counts_todays_transfers_and_starts_again_each_day(uow, 
     with uow:
         assert uow.session.get(Wallet, alice[1]).daily_sent == 4_000
     assert reconciliation.reconcile(uow).ok
+
+
+def test_a_server_whose_clock_is_behind_cannot_reopen_a_full_day(uow, alice_and_bob):
+    """Another server, a little ahead, already filled today's limit and dated the counter tomorrow:
+    this one still counts it, and leaves the date where it was."""
+    alice, bob = alice_and_bob
+    uow.config = {**uow.config, "TRANSFER_LIMIT_DAILY": {"USD": 50}}
+    tomorrow = utcnow().date() + timedelta(days=1)
+    with uow:
+        uow.session.execute(update(Wallet).where(Wallet.id == alice[1]).values(daily_sent=5_000,
+                                                                              daily_sent_day=tomorrow))
+        uow.commit()
+    with pytest.raises(LimitExceeded):
+        _send(uow, alice, Recipient("wallet_id", bob[1]), 1, key="late")
+    adjustments.credit(uow, email="alice@example.com", amount=Money(100, "USD"), reason="a write today")
+    with uow:
+        wallet = uow.session.get(Wallet, alice[1])
+        assert (wallet.daily_sent, wallet.daily_sent_day) == (5_000, tomorrow)

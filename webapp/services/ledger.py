@@ -49,8 +49,10 @@ class LockedWallet:
         return Money(self.balance - self.reserved, self.currency)
 
     def sent_on(self, day: date) -> int:
-        """Minor units sent as transfers on `day` (UTC); nothing if the counter is from another day."""
-        return self.daily_sent if self.daily_sent_day == day else 0
+        """Minor units sent as transfers on `day` (UTC): nothing if the counter is from an earlier day. A
+        counter from a later day (a server whose clock is behind) still counts, so it can't reopen a
+        limit that another server already filled."""
+        return self.daily_sent if self.daily_sent_day is not None and self.daily_sent_day >= day else 0
 
 
 @dataclass(frozen=True)
@@ -184,20 +186,25 @@ class Change:
 def _wallet_update(count: int):
     """One UPDATE for `count` wallets: each row gets its own deltas through CASE on its id, so a transfer
     writes both caches in a single round trip. Deltas rather than absolute values: the row is locked, and
-    a delta can't overwrite a change it did not see. The daily total starts again from 0 on a new day."""
+    a delta can't overwrite a change it did not see. The daily total starts again from 0 on a new day, and
+    the day never moves backwards (see LockedWallet.sent_on).
+
+    The SET order is fixed: MySQL evaluates assignments left to right, each seeing the ones before it, so
+    `daily_sent` must read `daily_sent_day` before that is assigned. (SQLite reads the old row for all.)"""
 
     def per_row(name: str):
         return case(*((_wallets.c.id == bindparam(f"id{n}"), bindparam(f"{name}{n}", type_=BigInteger))
                       for n in range(count)))
 
-    today = bindparam("today", type_=Date)
-    sent_so_far = case((_wallets.c.daily_sent_day == today, _wallets.c.daily_sent), else_=0)
+    today, day = bindparam("today", type_=Date), _wallets.c.daily_sent_day
     return (update(_wallets).where(numbered_in(_wallets.c.id, count))
-            .values(balance=_wallets.c.balance + per_row("balance"),
-                    reserved=_wallets.c.reserved + per_row("reserved"),
-                    daily_sent=sent_so_far + per_row("sent"),
-                    daily_sent_day=today,
-                    version=_wallets.c.version + 1))
+            .ordered_values(
+                (_wallets.c.balance, _wallets.c.balance + per_row("balance")),
+                (_wallets.c.reserved, _wallets.c.reserved + per_row("reserved")),
+                (_wallets.c.version, _wallets.c.version + 1),
+                (_wallets.c.daily_sent, case((day >= today, _wallets.c.daily_sent), else_=0) + per_row("sent")),
+                (day, case((day > today, day), else_=today)),
+            ))
 
 
 def _write_wallets(uow: UnitOfWork, changes: list[Change]) -> None:
@@ -216,7 +223,8 @@ def _write_wallets(uow: UnitOfWork, changes: list[Change]) -> None:
         wallet = change.wallet
         wallet.balance += change.balance
         wallet.reserved += change.reserved
-        wallet.daily_sent, wallet.daily_sent_day = wallet.sent_on(today) + change.sent, today
+        wallet.daily_sent = wallet.sent_on(today) + change.sent
+        wallet.daily_sent_day = max(wallet.daily_sent_day or today, today)
         wallet.version += 1
 
 
