@@ -97,6 +97,8 @@ class UnitOfWork:
         self._session: Session | None = None
 
     def __enter__(self) -> UnitOfWork:
+        if self._inside:  # a second transaction would silently leave the first one open
+            raise RuntimeError("this unit of work is already open; finish it before the next `with uow:`")
         self._inside, self._connection, self._session = True, None, None
         self.after_commit = []
         return self
@@ -104,11 +106,13 @@ class UnitOfWork:
     def __exit__(self, *exc) -> None:
         # Closing rolls back whatever was not committed. The session detaches its objects *without*
         # expiring them (expire_on_commit=False), so what a service returns stays readable afterwards.
-        if self._session is not None:
-            self._session.close()
-        if self._connection is not None:
-            self._connection.close()
-        self._inside, self._connection, self._session = False, None, None
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+            self._inside, self._connection, self._session = False, None, None
 
     @property
     def _open_connection(self) -> Connection:
@@ -129,7 +133,8 @@ class UnitOfWork:
 
     def execute(self, statement, params=None):
         """Run a Core statement in this unit of work's transaction. Once there is a session, through it:
-        inside `session.begin_nested()` the session's connection is what issues the SAVEPOINT."""
+        `session.begin_nested()` sends its SAVEPOINT only when the session next hands out its connection,
+        so a statement sent on the bare connection would run outside the savepoint."""
         if self._session is not None:
             return self._session.connection().execute(statement, params)
         return self._open_connection.execute(statement, params)
