@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from webapp.errors import InsufficientFunds, UnbalancedEntryError
+from webapp.errors import InsufficientFunds, LedgerError, UnbalancedEntryError
 from webapp.models import Hold, JournalEntry, Posting, Wallet
 from webapp.money import Money
 from webapp.services import accounts, ledger, reconciliation
@@ -57,6 +57,17 @@ def test_debit_beyond_available_is_refused(uow):
         locked = ledger.lock_wallets(uow, [wallet.id])[wallet.id]
         ledger.post_entry(uow, kind="fee", legs=[ledger.Leg(Money(-1_001, "USD"), wallet=locked),
                                                  ledger.Leg(Money(1_001, "USD"), account_id=house.id)])
+
+
+def test_only_a_debit_counts_toward_the_daily_sent_total(uow):
+    wallet = _user_wallet(uow)
+    with uow, pytest.raises(LedgerError):
+        house = ledger.house_account(uow, "adjustments", "USD")
+        locked = ledger.lock_wallets(uow, [wallet.id])[wallet.id]
+        ledger.post_entry(uow, kind="adjustment", legs=[ledger.Leg(Money(-100, "USD"), account_id=house.id),
+                                                        ledger.Leg(Money(100, "USD"), wallet=locked, sent=True)])
+    with uow:
+        assert (uow.session.get(Wallet, wallet.id).balance, uow.session.get(Wallet, wallet.id).daily_sent) == (0, 0)
 
 
 def test_hold_reserves_then_posts_or_releases(uow):

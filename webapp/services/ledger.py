@@ -150,7 +150,7 @@ def post_entry(
     wallets: dict[str, LockedWallet] = {}
     for leg in legs:
         if leg.wallet is not None:
-            _check_leg(leg.wallet, leg.money, moves[leg.wallet.id])
+            _check_leg(leg, moves[leg.wallet.id])
             moves[leg.wallet.id] += leg.money.amount
             sent[leg.wallet.id] -= leg.money.amount if leg.sent else 0
             wallets[leg.wallet.id] = leg.wallet
@@ -165,7 +165,10 @@ def post_entry(
     return entry_id
 
 
-def _check_leg(wallet: LockedWallet, money: Money, already_moved: int) -> None:
+def _check_leg(leg: Leg, already_moved: int) -> None:
+    wallet, money = leg.wallet, leg.money
+    if leg.sent and money.amount > 0:
+        raise LedgerError("only a debit can count as money sent")
     if money.currency != wallet.currency:
         raise LedgerError(f"{money.currency} posting on a {wallet.currency} wallet")
     if wallet.balance + already_moved + money.amount - wallet.reserved < 0:
