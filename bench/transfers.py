@@ -1,7 +1,7 @@
 """Transfer benchmark: the real app under gunicorn on MariaDB, against the same transactions sent straight
 through pymysql. See bench/README.md for the details and the gunicorn sweep behind the defaults.
 
-    .venv/bin/python bench/transfers.py [--clients 32] [--seconds 15] [--rounds 3] [--wallets 200] [--workers 5]
+    .venv/bin/python bench/transfers.py [--clients 32] [--seconds 10] [--rounds 5] [--wallets 200] [--workers 5]
 
 It makes its own database (ewallet_bench_<hex>, built by the migrations), starts gunicorn on a free
 127.0.0.1 port, signs up --wallets users through the API (Argon2 makes that slow: it is setup, not timed),
@@ -90,8 +90,8 @@ class Row:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent closed-loop clients")
-    parser.add_argument("--seconds", type=float, default=15, help="duration of each run")
-    parser.add_argument("--rounds", type=int, default=3, help="times to repeat the runs, interleaved")
+    parser.add_argument("--seconds", type=float, default=10, help="duration of each run")
+    parser.add_argument("--rounds", type=int, default=5, help="times to repeat the runs, interleaved")
     parser.add_argument("--wallets", type=int, default=200, help="funded users, one USD wallet each")
     # Default: 5 sync workers ((2 x cores) + 1, gunicorn's own rule). Measured on this 2-core machine at 32
     # clients: every setup tried (sync 4-12, gthread 2x16 ... 6x4) gives the same ~170-185 transfers/s,
@@ -220,7 +220,7 @@ def ratio(label: str, rows: list[Row], top: str, bottom: str, target: float | No
         return
     value = statistics.median(values)
     verdict = "" if target is None else f" (target >= {target}: {'met' if value >= target else 'MISSED'})"
-    print(f"{label}: {value:.2f} median of {_listed(values, '.2f')}{verdict}")
+    print(f"{label}: {value:.3f} median of {_listed(values, '.3f')}{verdict}")
 
 
 def _listed(values: list[float], spec: str) -> str:
