@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from webapp.prepared import Prepared
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -132,9 +134,14 @@ class UnitOfWork:
         return self._session
 
     def execute(self, statement, params=None):
-        """Run a Core statement in this unit of work's transaction. Once there is a session, through it:
-        `session.begin_nested()` sends its SAVEPOINT only when the session next hands out its connection,
-        so a statement sent on the bare connection would run outside the savepoint."""
+        """Run a Core statement (or a Prepared one: webapp/prepared.py) in this unit of work's transaction.
+        Once there is a session, through it, and the ordinary way: `session.begin_nested()` sends its
+        SAVEPOINT only when the session next hands out its connection, so a statement sent on the bare
+        connection would run outside the savepoint."""
+        if isinstance(statement, Prepared):
+            if self._session is None:
+                return statement.run(self._open_connection, params)
+            statement = statement.statement
         if self._session is not None:
             return self._session.connection().execute(statement, params)
         return self._open_connection.execute(statement, params)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.db import UnitOfWork
 from webapp.models import AuditLog, AuditStream
 from webapp.models.base import utcnow
+from webapp.prepared import Prepared
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -44,13 +45,13 @@ def row_hash(prev_hash: str, row: AuditLog | AuditRecord) -> str:
 
 
 _streams = AuditStream.__table__
-_INSERT_ROW = insert(AuditLog.__table__)
+_INSERT_ROW = Prepared(insert(AuditLog.__table__))
 _INSERT_STREAM = insert(_streams)
-_LOCK_HEAD = (select(_streams.c.seq, _streams.c.head_hash).where(_streams.c.stream == bindparam("name"))
-              .with_for_update())
+_LOCK_HEAD = Prepared(select(_streams.c.seq, _streams.c.head_hash).where(_streams.c.stream == bindparam("name"))
+                      .with_for_update())
 _COLUMNS = ("stream", "seq", "event", "actor_id", "data", "created_at", "prev_hash", "hash")
-_MOVE_HEAD = update(_streams).where(_streams.c.stream == bindparam("name")).values(
-    seq=bindparam("new_seq"), head_hash=bindparam("new_hash"))
+_MOVE_HEAD = Prepared(update(_streams).where(_streams.c.stream == bindparam("name")).values(
+    seq=bindparam("new_seq"), head_hash=bindparam("new_hash")))
 
 
 def open_stream(uow: UnitOfWork, stream: str) -> None:

@@ -12,9 +12,10 @@ from webapp.db import UnitOfWork
 from webapp.errors import NotFound, ValidationError
 from webapp.models import Transaction, Wallet
 from webapp.models.base import new_id, utcnow
+from webapp.prepared import Prepared
 
 MAX_PAGE = 100
-_INSERT = insert(Transaction.__table__)
+_INSERT = Prepared(insert(Transaction.__table__))
 _FIELDS = [(prop.key, prop.columns[0].key) for prop in inspect(Transaction).column_attrs]  # meta -> "metadata"
 
 

@@ -14,10 +14,11 @@ from webapp.db import UnitOfWork
 from webapp.errors import IdempotencyConflict, ValidationError
 from webapp.models import IdempotencyKey
 from webapp.models.base import utcnow
+from webapp.prepared import Prepared
 
 KEY_TTL = timedelta(hours=48)  # DESIGN asks for at least 24 hours
 MAX_KEY_LENGTH = 255
-_INSERT = insert(IdempotencyKey.__table__)  # Core, not an ORM flush: it runs on every money movement
+_INSERT = Prepared(insert(IdempotencyKey.__table__))  # not an ORM flush: it runs on every money movement
 
 
 class KeyTaken(Exception):

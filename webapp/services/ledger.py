@@ -24,10 +24,11 @@ from webapp.errors import InsufficientFunds, LedgerError, UnbalancedEntryError
 from webapp.models import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting, Wallet
 from webapp.models.base import new_id, utcnow
 from webapp.money import Money
+from webapp.prepared import Prepared
 
 _wallets = Wallet.__table__
-_INSERT_ENTRY = insert(JournalEntry.__table__)
-_INSERT_POSTINGS = insert(Posting.__table__)  # a list of rows goes in as one multi-row INSERT
+_INSERT_ENTRY = Prepared(insert(JournalEntry.__table__))
+_INSERT_POSTINGS = Prepared(insert(Posting.__table__))  # a list of rows goes in as one multi-row INSERT
 
 
 @dataclass
@@ -103,8 +104,8 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
 
 
 @functools.cache
-def _lock(count: int):
-    return (
+def _lock(count: int) -> Prepared:
+    return Prepared(
         select(_wallets.c.id, _wallets.c.account_id, _wallets.c.currency, _wallets.c.balance, _wallets.c.reserved,
                _wallets.c.version, _wallets.c.daily_sent, _wallets.c.daily_sent_day)
         .where(numbered_in(_wallets.c.id, count))
@@ -200,7 +201,7 @@ def _wallet_update(count: int):
                       for n in range(count)))
 
     today, day = bindparam("today", type_=Date), _wallets.c.daily_sent_day
-    return (update(_wallets).where(numbered_in(_wallets.c.id, count))
+    return Prepared(update(_wallets).where(numbered_in(_wallets.c.id, count))
             .ordered_values(
                 (_wallets.c.balance, _wallets.c.balance + per_row("balance")),
                 (_wallets.c.reserved, _wallets.c.reserved + per_row("reserved")),

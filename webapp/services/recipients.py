@@ -13,6 +13,7 @@ from webapp.db import UnitOfWork, numbered, numbered_in
 from webapp.errors import CurrencyMismatch, NotFound, ValidationError
 from webapp.models import User, Wallet
 from webapp.models.users import mask_phone
+from webapp.prepared import Prepared
 from webapp.services.accounts import normalize_email, normalize_phone
 
 RECIPIENT_KINDS = ("wallet_id", "user_id", "email", "phone")
@@ -50,8 +51,8 @@ class Party:
 
 
 @functools.cache
-def _parties(count: int):
-    return (
+def _parties(count: int) -> Prepared:
+    return Prepared(
         select(_wallets.c.id, _wallets.c.currency, _users.c.id, _users.c.email, _users.c.phone,
                _users.c.kyc_status, _users.c.is_frozen)
         .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
