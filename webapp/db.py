@@ -47,14 +47,22 @@ def make_engine(url: str) -> Engine:
         pool_reset_on_return=None,  # replaced by _roll_back_unless_ended
     )
     event.listen(engine, "checkout", lambda _dbapi, record, _proxy: record.info.update({ENDED: False}))
-    event.listen(engine, "begin", lambda connection: connection.info.update({ENDED: False}))
-    event.listen(engine, "commit", lambda connection: connection.info.update({ENDED: True}))
-    event.listen(engine, "rollback", lambda connection: connection.info.update({ENDED: True}))
+    event.listen(engine, "begin", _mark_ended(False))
+    event.listen(engine, "commit", _mark_ended(True))
+    event.listen(engine, "rollback", _mark_ended(True))
     event.listen(engine, "reset", _roll_back_unless_ended)
     return engine
 
 
 ENDED = "ewallet.transaction_ended"  # in the pool record's info: did SQLAlchemy last commit or roll back?
+
+
+def _mark_ended(ended: bool) -> Callable[[Connection], None]:
+    def mark(connection: Connection) -> None:
+        if not connection.invalidated:  # the server went away: no info to keep, the pool drops it
+            connection.info[ENDED] = ended
+
+    return mark
 
 
 def _roll_back_unless_ended(dbapi_connection, record, state) -> None:
@@ -108,13 +116,14 @@ class UnitOfWork:
     def __exit__(self, *exc) -> None:
         # Closing rolls back whatever was not committed. The session detaches its objects *without*
         # expiring them (expire_on_commit=False), so what a service returns stays readable afterwards.
+        session, connection = self._session, self._connection
+        self._inside, self._connection, self._session = False, None, None
         try:
-            if self._session is not None:
-                self._session.close()
+            if session is not None:
+                session.close()
         finally:
-            if self._connection is not None:
-                self._connection.close()
-            self._inside, self._connection, self._session = False, None, None
+            if connection is not None:
+                connection.close()
 
     @property
     def _open_connection(self) -> Connection:

@@ -5,9 +5,10 @@ A transfer sends ten statements. SQLAlchemy's execution layer costs about 45 µs
 driver's own work (an execution context, parameter processing, a result object): a third of what the app
 spends beyond the bare driver per transfer (bench/README.md). A Prepared statement keeps what the money
 path relies on from that layer, through SQLAlchemy's public API: the compiled SQL; each column type's
-conversions, both ways; SQLAlchemy's exception classes (deadlock retries and idempotency replays catch
-those); and invalidating a connection the server dropped. It skips the rest. A statement that needs more
-(Python-side column defaults, an expanding IN) is refused when it is first compiled.
+conversions, both ways; and SQLAlchemy's own error handling (its exception classes, which deadlock
+retries and idempotency replays catch, and retiring the pool's connections when the server went away).
+It skips the rest. A statement that needs more (Python-side column defaults, an expanding IN, parameters
+computed at execution) is refused when it is first compiled.
 
 Run them with `UnitOfWork.execute`, which sends them the ordinary way once an ORM session shares the
 transaction. SQLAlchemy's statement events and `echo` don't see them; begin, commit and rollback still go
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import ArgumentError, DBAPIError, MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import ArgumentError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
 
 Params = Mapping[str, Any]
@@ -33,13 +34,15 @@ class Prepared:
 
     def __init__(self, statement: Executable):
         self.statement = statement
-        self._plans: dict[tuple[str, frozenset[str]], _Plan] = {}
+        self._plans: dict[tuple[Dialect, frozenset[str]], _Plan] = {}
 
     def run(self, connection: Connection, params: Params | Sequence[Params] | None) -> Result:
         many = isinstance(params, list)
         rows = params if many else [params or {}]
+        if not rows:
+            raise ArgumentError("executemany needs at least one row")
         dialect = connection.dialect
-        key = (dialect.name, frozenset(rows[0]))
+        key = (dialect, frozenset(rows[0]))
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan.compile(self.statement, dialect, sorted(rows[0]))
@@ -54,12 +57,13 @@ class Prepared:
             else:
                 cursor.execute(plan.sql, bound[0])
             return Result(plan.rows(cursor), cursor.rowcount, cursor.lastrowid)
-        except dialect.loaded_dbapi.Error as error:
-            dropped = dialect.is_disconnect(error, dbapi_connection, cursor)
-            if dropped:
-                connection.invalidate(error)
-            raise DBAPIError.instance(plan.sql, bound, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=dropped, dialect=dialect) from error
+        except BaseException as error:
+            # Exactly what Connection.execute does with the same error: wrap driver errors in SQLAlchemy's
+            # classes, invalidate this connection (and the pool's older ones) on a disconnect or an
+            # interrupted read, run handle_error events. A private method, hence the version cap in
+            # pyproject.toml; tests/unit/test_prepared.py checks what it promises.
+            connection._handle_dbapi_exception(error, plan.sql, bound, cursor, None)
+            raise  # not reached: the call above raises
         finally:
             cursor.close()
 
@@ -85,9 +89,6 @@ class Result:
             raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self.rows[0]
 
-    @property
-    def inserted_primary_key(self) -> tuple:
-        return (self.lastrowid,)
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,9 @@ class _Plan:
         binds = []
         for name in names:
             bind = compiled.binds[name]
-            if bind.expanding:
-                raise ArgumentError("a Prepared statement can't expand IN lists: use db.numbered_in")
+            if bind.expanding or bind.literal_execute or bind.callable is not None:
+                raise ArgumentError(f"a Prepared statement can't expand IN lists, render literals or call for values"
+                                    f" ({name!r}): use db.numbered_in or plain parameters")
             binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), bind.required, bind.value))
         columns = list(getattr(statement, "selected_columns", ()))
         row_type = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None

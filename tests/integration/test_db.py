@@ -65,3 +65,38 @@ def test_a_lock_taken_on_the_raw_connection_is_released_at_check_in(database_url
             assert open_transactions.scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_a_dropped_connection_costs_one_failed_unit_of_work_not_one_per_pooled_connection(database_url):
+    """The server kills every pooled connection (a restart, a failover). A Prepared statement meets the
+    first dead one: it fails with SQLAlchemy's OperationalError, and the pool retires the other old
+    connections too, so the next unit of work works on a fresh one."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import sessionmaker
+
+    from webapp.db import UnitOfWork, numbered
+    from webapp.services import ledger
+
+    engine = make_engine(database_url)
+    uow = UnitOfWork(sessionmaker(engine, expire_on_commit=False))
+    try:
+        held = [engine.connect() for _ in range(3)]
+        thread_ids = [connection.connection.dbapi_connection.thread_id() for connection in held]
+        for connection in held:
+            connection.close()
+        killer = make_engine(database_url)  # from outside the pool under test
+        with killer.connect() as connection:
+            for thread_id in thread_ids:
+                connection.exec_driver_sql(f"KILL {thread_id}")
+        killer.dispose()
+
+        outcomes = []
+        for _ in range(3):
+            try:
+                with uow:
+                    outcomes.append(len(uow.execute(ledger._lock(1), numbered(["none"])).rows))
+            except OperationalError:
+                outcomes.append("dropped")
+        assert outcomes == ["dropped", 0, 0]
+    finally:
+        engine.dispose()

@@ -96,7 +96,7 @@ def append(
                       created_at=utcnow(), prev_hash=head.head_hash)
     row.hash = row_hash(head.head_hash, row)
     written = uow.execute(_INSERT_ROW, {column: getattr(row, column) for column in _COLUMNS})
-    row.id = written.inserted_primary_key[0]
+    row.id = written.lastrowid  # the autoincrement id of the one row inserted
     uow.execute(_MOVE_HEAD, {"name": stream, "new_seq": row.seq, "new_hash": row.hash})
     return row
 
