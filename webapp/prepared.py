@@ -61,7 +61,7 @@ class Prepared:
             # Exactly what Connection.execute does with the same error: wrap driver errors in SQLAlchemy's
             # classes, invalidate this connection (and the pool's older ones) on a disconnect or an
             # interrupted read, run handle_error events. A private method, hence the version cap in
-            # pyproject.toml; tests/unit/test_prepared.py checks what it promises.
+            # pyproject.toml; tests/unit/test_prepared.py and tests/integration/test_db.py check it.
             connection._handle_dbapi_exception(error, plan.sql, bound, cursor, None)
             raise  # not reached: the call above raises
         finally:
