@@ -6,13 +6,16 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from webapp import assets
 from webapp import config as settings
 from webapp.extensions import CookieSessions, csrf, htmx, init_database, limiter, login_manager
 from webapp.logs import configure_logging, init_request_logging
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    # static_folder=None: WhiteNoise serves /static/ (hashed names, long cache, gzip; webapp/assets.py),
+    # so exactly one thing answers there and an unhashed name is a 404, never a stale file.
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), static_folder=None)
     app.config.update(settings.from_environment())
     if test_config:
         app.config.update(test_config)
@@ -30,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_request_logging(app)
     _register_blueprints(app)
     _security_headers(app)
+    assets.init_app(app)
     return app
 
 
@@ -68,10 +72,14 @@ def _security_headers(app: Flask) -> None:
         ("Referrer-Policy", "same-origin"),
         ("X-Frame-Options", "DENY"),
         ("Permissions-Policy", "camera=(self), geolocation=(), microphone=()"),
+        # Balances, history, receipts, fragments and API answers must never sit in a browser or proxy
+        # cache, and a no-store page is fetched again on Back, which the send flow relies on. A view that
+        # sets its own Cache-Control keeps it; static files never come here (WhiteNoise answers first).
+        ("Cache-Control", "no-store"),
     ]
     if app.config["EWALLET_ENV"] == "production":
         defaults.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
-    # Every response pays for this hook. Five Headers.setdefault calls scan the header list five times;
+    # Every response pays for this hook. A Headers.setdefault call per default scans the list each time;
     # one pass collecting the names present does the same job (a view's own header still wins).
     defaults = tuple((name.lower(), name, value) for name, value in defaults)
 
