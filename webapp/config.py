@@ -59,6 +59,8 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),  # bytes; KYC images fit
         "API_MAX_JSON_BYTES": _int("API_MAX_JSON_BYTES", 64 * 1024),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # /metrics answers only "Authorization: Bearer <token>"; unset, it is a 404 (not public by default).
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         # Where the content-hashed static files are built (webapp/assets.py); unset = instance/static-build.
         "STATIC_BUILD_DIR": os.environ.get("STATIC_BUILD_DIR", ""),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,11 +1,19 @@
-"""Operations endpoints: liveness, readiness (the database answers), Prometheus metrics."""
+"""Operations endpoints: liveness, readiness (the database answers), Prometheus metrics.
+
+/metrics is not public: it answers only `Authorization: Bearer <METRICS_TOKEN>`, and with no token
+configured it does not exist (404). Under gunicorn each worker is its own process with its own counters;
+with PROMETHEUS_MULTIPROC_DIR set, prometheus-client keeps them in files there and /metrics adds up every
+worker's, including workers that have since exited (webapp/gunicorn_conf.py).
+"""
 
 from __future__ import annotations
 
+import hmac
+import os
 import time
 
-from flask import Blueprint, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from flask import Blueprint, Response, abort, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from sqlalchemy import text
 
 bp = Blueprint("ops", __name__)
@@ -38,7 +46,25 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    token = current_app.config["METRICS_TOKEN"]
+    if not token:
+        abort(404)
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    # compare_digest: the time taken must not tell a caller how much of a guessed token was right.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), token.encode()):
+        return Response("unauthorized\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'},
+                        mimetype="text/plain")
+    return Response(_exposition(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _exposition() -> bytes:
+    # Read from the environment, not app config: prometheus-client picks file-backed values when it is
+    # first imported, so the variable only works if it was set before the process started.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()  # fresh: the default one would add this worker's own values again
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
 
 
 def init_metrics(app) -> None:

@@ -67,11 +67,13 @@ def test_request_id_is_echoed_or_made(client):
     assert made and made != "bad id <script>" and len(made) == 32
 
 
-def test_health_readiness_and_metrics(client):
+def test_health_readiness_and_metrics(database_url):
+    client = make_test_app(database_url, METRICS_TOKEN="scrape-me").test_client()
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["checks"]["database"] == "up"
-    assert b"ewallet_http_requests_total" in client.get("/metrics").data
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})  # not public: test_http.py
+    assert b"ewallet_http_requests_total" in scraped.data
 
 
 def test_readyz_reports_a_dead_database():
