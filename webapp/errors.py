@@ -25,6 +25,49 @@ class ValidationError(DomainError):
     def field(cls, name: str, message: str) -> ValidationError:
         return cls(message, details={"fields": {name: message}})
 
+    @property
+    def fields(self) -> dict[str, str]:
+        return (self.details or {}).get("fields") or {}
+
+
+class FieldErrors:
+    """Collects every field problem of one request, so a person fixes a whole form in one go (and an API
+    client gets every bad field in one answer) instead of meeting the errors one submit at a time.
+
+        problems = FieldErrors()
+        email = problems.check("email", normalize_email, raw_email)
+        phone = problems.check("phone", normalize_phone, raw_phone)
+        problems.raise_any()
+    """
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, message)  # the first problem found for a field is the one to fix first
+
+    def check(self, name: str, parse, *args, **kwargs):
+        """`parse(*args, **kwargs)`, or None with its problem recorded. A ValidationError keeps the fields it
+        names; any other domain error (an unknown recipient, say) is recorded against `name`."""
+        try:
+            return parse(*args, **kwargs)
+        except ValidationError as error:
+            for field, message in (error.fields or {name: error.message}).items():
+                self.add(field, message)
+        except DomainError as error:
+            self.add(name, error.message)
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_any(self, message: str | None = None) -> None:
+        """One problem is its own message; several are summed up, each still under its field."""
+        if self.fields:
+            only = next(iter(self.fields.values())) if len(self.fields) == 1 else None
+            message = message or only or "Some fields are not valid."
+            raise ValidationError(message, details={"fields": dict(self.fields)})
+
 
 class Unauthorized(DomainError):
     code = "UNAUTHORIZED"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import UnitOfWork, retry_on_conflict
-from webapp.errors import AccountLocked, Unauthorized, ValidationError
+from webapp.errors import AccountLocked, FieldErrors, Unauthorized, ValidationError
 from webapp.models import User
 from webapp.models.base import utcnow
 from webapp.services import audit, wallets
@@ -49,14 +49,20 @@ def check_password(raw: object) -> str:
 
 @retry_on_conflict
 def register(uow: UnitOfWork, *, email: object, password: object, phone: object) -> User:
-    email = normalize_email(email)
-    phone = normalize_phone(phone, uow.config.get("DEFAULT_PHONE_REGION", "US"))
-    password_hash = hasher.hash(check_password(password))
+    problems = FieldErrors()
+    email = problems.check("email", normalize_email, email)
+    phone = problems.check("phone", normalize_phone, phone, uow.config.get("DEFAULT_PHONE_REGION", "US"))
+    problems.check("password", check_password, password)
+    problems.raise_any()
+    password_hash = hasher.hash(password)
     with uow:
         taken = uow.session.scalars(select(User).where((User.email == email) | (User.phone == phone))).all()
+        wanted = {"email": email, "phone": phone}
         for other in taken:
-            field = "email" if other.email == email else "phone"
-            raise ValidationError.field(field, f"This {field} is already registered.")
+            for field, value in wanted.items():
+                if getattr(other, field) == value:
+                    problems.add(field, f"This {field} is already registered.")
+        problems.raise_any()
         user = User(email=email, phone=phone, password_hash=password_hash)
         uow.session.add(user)
         try:

@@ -10,7 +10,7 @@ from webapp.errors import DomainError, ValidationError
 from webapp.extensions import limiter, new_uow
 from webapp.services import accounts
 from webapp.web import bp
-from webapp.web.forms import FORM, errors_for, safe_next, text
+from webapp.web.forms import FORM, errors_for, redirect_back, restore, safe_next, text
 from webapp.web.session import WebUser
 
 AUTH_LIMIT = "10 per minute"
@@ -21,14 +21,15 @@ AUTH_LIMIT = "10 per minute"
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
-    values = {"email": text("email", 254), "phone": text("phone", 32)}
     if request.method == "GET":
-        return render_template("auth/signup.html", values=values, errors={})
+        values, errors = restore("signup", {"email": "", "phone": ""})
+        return render_template("auth/signup.html", values=values, errors=errors)
+    values = {"email": text("email", 254), "phone": text("phone", 32)}
     try:
         user = accounts.register(new_uow(), email=values["email"], phone=values["phone"],
                                  password=request.form.get("password", ""))
     except ValidationError as error:
-        return render_template("auth/signup.html", values=values, errors=errors_for(error)), 422
+        return redirect_back("signup", url_for("web.signup"), values, errors_for(error))
     login_user(WebUser.of(user))
     flash("Welcome! Your wallet is ready.", "success")
     return redirect(url_for("web.dashboard"), 303)
@@ -40,14 +41,14 @@ def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("web.dashboard"))
-    values = {"email": text("email", 254)}
     if request.method == "GET":
-        return render_template("auth/login.html", values=values, errors={}, next_url=next_url)
+        values, errors = restore("login", {"email": ""})
+        return render_template("auth/login.html", values=values, errors=errors, next_url=next_url)
+    values = {"email": text("email", 254)}
     try:
         user = accounts.authenticate(new_uow(), email=values["email"], password=request.form.get("password", ""))
     except DomainError as error:  # Unauthorized and AccountLocked say the same thing on purpose
-        errors = {FORM: error.message}
-        return render_template("auth/login.html", values=values, errors=errors, next_url=next_url), 401
+        return redirect_back("login", url_for("web.login", next=next_url), values, {FORM: error.message})
     login_user(WebUser.of(user))
     return redirect(next_url or url_for("web.dashboard"), 303)
 

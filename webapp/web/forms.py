@@ -1,11 +1,16 @@
-"""Small helpers shared by the form views: turning a DomainError into messages placed next to the field
-they are about, so no failure ever reaches the user as a bare error page in the middle of a form."""
+"""Helpers every form page shares, so each new page gets the same behaviour by reusing them:
+
+- every problem of a submit is shown at once, each next to its field (`errors_for` places a domain error's
+  field messages under the form's own field names), with a summary at the top (`_macros.html`);
+- Post/Redirect/Get also when the form has problems (`redirect_back` / `restore`): a reload or Back never
+  asks to resubmit a form, and what the person typed (never a password) comes back with the messages.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import redirect, request, session
 
 from webapp.errors import DomainError
 
@@ -23,6 +28,20 @@ def errors_for(error: DomainError, aliases: dict[str, str] | None = None, defaul
     for name, message in fields.items():
         placed.setdefault(aliases.get(name, name), message)
     return placed
+
+
+def redirect_back(form: str, url: str, values: dict[str, str], errors: dict[str, str]):
+    """Answer a submit that has problems with a 303 to the form's GET page, which shows them (`restore`).
+    The values and messages ride in the signed session cookie for exactly one page view."""
+    # Pairs, not a dict: the session's JSON sorts keys, and the messages should keep the form's order.
+    session[f"form:{form}"] = {"values": values, "errors": list(errors.items())}
+    return redirect(url, 303)
+
+
+def restore(form: str, defaults: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """What `redirect_back` kept for this form, once: (values over `defaults`, errors)."""
+    kept = session.pop(f"form:{form}", None) or {}
+    return {**defaults, **kept.get("values", {})}, dict(kept.get("errors", []))
 
 
 def text(name: str, limit: int = 1024) -> str:
