@@ -50,6 +50,15 @@ def find_result(uow: UnitOfWork, *, user_id: str, operation: str, key: str, requ
     return stored.result_id
 
 
+def result_for(uow: UnitOfWork, *, user_id: str, operation: str, key: str) -> str | None:
+    """The result id a committed request with this key produced, whatever that request was, or None."""
+    return uow.session.scalar(
+        select(IdempotencyKey.result_id).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.operation == operation, IdempotencyKey.key == key
+        )
+    )
+
+
 def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_hash: str, result_id: str) -> None:
     """Insert the key as the first statement of the unit of work. A concurrent twin blocks on the unique
     index until we commit, then gets KeyTaken: the caller rolls back (nothing else was written yet) and

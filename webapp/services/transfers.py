@@ -8,11 +8,11 @@ from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound, ValidationE
 from webapp.models import Transaction
 from webapp.models.base import new_id
 from webapp.money import Money
-from webapp.services import audit, history, idempotency, ledger, limits, recipients
+from webapp.services import audit, history, idempotency, ledger, limits, notices, recipients
 from webapp.services.recipients import RECIPIENT_KINDS, Party, Recipient
 
 OPERATION = "transfer"
-__all__ = ["RECIPIENT_KINDS", "Recipient", "transfer"]
+__all__ = ["RECIPIENT_KINDS", "Recipient", "sent_with_key", "transfer"]
 MAX_NOTE = 140
 
 
@@ -34,6 +34,14 @@ def transfer(
     request = {"from": from_wallet_id, "to": [to.kind, to.value], "amount": amount.amount,
                "currency": amount.currency, "note": note}
     return _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, idempotency.fingerprint(request))
+
+
+def sent_with_key(uow: UnitOfWork, *, sender_id: str, idempotency_key: str) -> Transaction | None:
+    """The sender's side of the transfer this key already made, if any: a review page reached again with
+    Back offers the receipt instead of a second send."""
+    with uow:
+        result_id = idempotency.result_for(uow, user_id=sender_id, operation=OPERATION, key=idempotency_key)
+        return uow.session.get(Transaction, result_id) if result_id else None
 
 
 @retry_on_conflict
@@ -79,6 +87,7 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
                                 counterparty=_party(source), meta=meta, journal_entry_id=entry_id,
                                 created_at=debit["created_at"])
     history.record(uow, [debit, credit])
+    notices.after_transfer(uow, credit_id=credit["id"])  # only a new transfer gets here, never a replay
     return history.receipt(debit)
 
 

@@ -1,84 +1,102 @@
-"""Send money in two taps: fill the form → review who and how much → confirm, then Post/Redirect/Get to
-the receipt. The confirm form carries an idempotency key made when it was rendered, so a double tap or a
-resubmitted page moves the money once."""
+"""Send money in two taps: fill the form → review who and how much → confirm → receipt.
+
+Post/Redirect/Get at every step. A form with problems goes back to GET /send with all of them. A form
+that checks out becomes a draft (web/drafts.py) and the review is GET /send/review/<draft>, so Back and
+reload show it again; once sent, the same review leads to the receipt. The draft carries the idempotency
+key, so a double tap or a Back-then-send moves the money once."""
 
 from __future__ import annotations
-
-import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import escape
 
-from webapp.errors import DomainError
+from webapp.errors import DomainError, ValidationError
 from webapp.extensions import limiter, new_uow
 from webapp.services import recipients, transfers, wallets
-from webapp.web import bp
-from webapp.web.forms import errors_for, text
-from webapp.web.send_form import (
-    ALIASES,
-    CODE_FIELDS,
-    SendForm,
-    check_amount,
-    check_recipient,
-    chosen_wallet,
-    parse,
-)
+from webapp.web import bp, drafts
+from webapp.web.forms import errors_for, redirect_back, restore
+from webapp.web.send_form import ALIASES, CODE_FIELDS, SendForm, check_amount, check_recipient, chosen_wallet, parse
+from webapp.web.send_form import review as check_review
 
 MONEY_LIMIT = "30 per minute"
 CHECK_LIMIT = "120 per minute"
+KIND = "send"
 
 
 def _mine():
     return wallets.list_wallets(new_uow(), user_id=current_user.id)
 
 
-def _form_page(form: SendForm, mine, errors: dict | None = None, status: int = 200):
-    wallet = chosen_wallet(form, mine) or (mine[0] if mine else None)
-    return render_template("send/page.html", form=form, wallets=mine, wallet=wallet, errors=errors or {}), status
-
-
 def _place(error: DomainError) -> dict[str, str]:
     return errors_for(error, ALIASES, CODE_FIELDS.get(error.code, "_form"))
+
+
+def _back_to_form(form: SendForm, error: DomainError, draft: drafts.Draft | None = None):
+    url = url_for("web.send_form", draft=draft.id if draft else None)
+    return redirect_back(KIND, url, form.values(), _place(error))
+
+
+def _expired():
+    flash("That review has expired. Check the details and review again.", "info")
+    return redirect(url_for("web.send_form"), 303)
 
 
 @bp.get("/send")
 @login_required
 def send_form():
+    """The form: empty, prefilled from a draft (Edit on the review page), or back with problems."""
     mine = _mine()
+    draft = drafts.load(KIND, request.args.get("draft", ""))
     currency = (request.args.get("currency") or "").upper()
     wallet = next((w for w in mine if w.currency == currency), mine[0] if mine else None)
-    return _form_page(SendForm(wallet=wallet.id if wallet else ""), mine)
+    start = draft.values if draft else SendForm(wallet=wallet.id if wallet else "").values()
+    values, errors = restore(KIND, start)
+    form = SendForm.of(values)
+    wallet = chosen_wallet(form, mine) or wallet
+    return render_template("send/page.html", form=form, wallets=mine, wallet=wallet, errors=errors)
 
 
 @bp.post("/send")
 @login_required
 @limiter.limit(MONEY_LIMIT)
 def send_review():
-    """Check the form and show who the money would reach; nothing moves yet."""
-    form, mine = SendForm.from_request(), _mine()
-    if request.form.get("action") == "edit":
-        return _form_page(form, mine)
+    """Check the form and every problem in it; nothing moves yet."""
+    form = SendForm.from_request()
     try:
-        draft = parse(form, mine)
-        who = recipients.preview(new_uow(), sender_id=current_user.id, to=draft.to, currency=draft.amount.currency)
-    except DomainError as error:
-        return _form_page(form, mine, _place(error), 422)
-    return render_template("send/confirm.html", form=form, draft=draft, who=who, key=uuid.uuid4().hex)
+        check_review(form, _mine(), sender_id=current_user.id)
+    except ValidationError as error:
+        return _back_to_form(form, error)
+    draft = drafts.save(KIND, form.values())
+    return redirect(url_for("web.send_confirm", draft_id=draft.id), 303)
 
 
-@bp.post("/send/confirm")
+@bp.route("/send/review/<draft_id>", methods=["GET", "POST"])
 @login_required
-@limiter.limit(MONEY_LIMIT)
-def send_confirm():
-    form, mine = SendForm.from_request(), _mine()
+@limiter.limit(MONEY_LIMIT, methods=["POST"])
+def send_confirm(draft_id: str):
+    """GET shows the review (or the receipt, if this draft was already sent); POST sends it."""
+    draft = drafts.load(KIND, draft_id)
+    if draft is None:
+        return _expired()
+    sent = transfers.sent_with_key(new_uow(), sender_id=current_user.id, idempotency_key=draft.key)
+    if sent is not None and request.method == "GET":
+        flash("You already sent this. Here is the receipt.", "info")
+        return redirect(url_for("web.transaction_detail", transaction_id=sent.id), 303)
+    form, mine = SendForm.of(draft.values), _mine()
+    if request.method == "GET":
+        try:
+            parsed, who = check_review(form, mine, sender_id=current_user.id)
+        except ValidationError as error:  # something changed since the form was checked
+            return _back_to_form(form, error, draft)
+        return render_template("send/confirm.html", draft=parsed, who=who, draft_id=draft.id)
     try:
-        draft = parse(form, mine, courtesy=False)
-        tx = transfers.transfer(new_uow(), sender_id=current_user.id, from_wallet_id=draft.wallet.id, to=draft.to,
-                                amount=draft.amount, idempotency_key=text("idempotency_key", 255), note=draft.note)
+        parsed = parse(form, mine, courtesy=False)
+        tx = transfers.transfer(new_uow(), sender_id=current_user.id, from_wallet_id=parsed.wallet.id,
+                                to=parsed.to, amount=parsed.amount, idempotency_key=draft.key, note=parsed.note)
     except DomainError as error:
-        return _form_page(form, mine, _place(error), 422)
-    flash(f"Sent {draft.amount.format()} to {tx.counterparty.get('email', form.to)}.", "success")
+        return _back_to_form(form, error, draft)
+    flash(f"Sent {parsed.amount.format()} to {tx.counterparty.get('email', form.to)}.", "success")
     return redirect(url_for("web.transaction_detail", transaction_id=tx.id), 303)
 
 
@@ -86,12 +104,13 @@ def send_confirm():
 @login_required
 @limiter.limit(CHECK_LIMIT)
 def send_check(field: str):
-    """Inline validation for HTMX: the response is only the message for that field, or nothing."""
+    """Inline validation for HTMX: the response is only the message for that field, or nothing. An empty
+    field is not nagged about until the form is submitted."""
     form = SendForm.from_request()
     if field == "amount":
-        _, message = check_amount(form.amount, chosen_wallet(form, _mine()))
+        _, message = check_amount(form.amount, chosen_wallet(form, _mine())) if form.amount else (None, None)
     elif field == "to":
-        message = check_recipient(form.to) or _recipient_problem(form)
+        message = (check_recipient(form.to) or _recipient_problem(form)) if form.to else None
     else:
         abort(404)
     return str(escape(message or ""))

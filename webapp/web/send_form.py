@@ -1,14 +1,17 @@
-"""What the send form carries and how it is read. Parsing is strict and collects every problem at once,
-so a person fixes the whole form in one go instead of discovering errors one submit at a time."""
+"""What the send form carries and how it is read. Checking is strict and collects every problem at once,
+the unknown recipient included, so a person fixes the whole form in one go instead of discovering
+errors one submit at a time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from webapp.errors import ValidationError
+from webapp.errors import FieldErrors, ValidationError
+from webapp.extensions import new_uow
 from webapp.models import Wallet
 from webapp.money import MAX_MINOR, Money
-from webapp.services.recipients import Recipient
+from webapp.services import recipients
+from webapp.services.recipients import Party, Recipient
 from webapp.services.transfers import MAX_NOTE
 from webapp.web.forms import FORM, text
 
@@ -29,6 +32,13 @@ class SendForm:
     def from_request(cls) -> SendForm:
         return cls(to=text("to", 254), amount=text("amount", 40), wallet=text("wallet", 36),
                    note=text("note", MAX_NOTE + 1))
+
+    @classmethod
+    def of(cls, values: dict) -> SendForm:
+        return cls(**{name: str(values.get(name, "")) for name in ("to", "amount", "wallet", "note")})
+
+    def values(self) -> dict[str, str]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -76,20 +86,31 @@ def check_amount(raw: str, wallet: Wallet | None, *, courtesy: bool = True) -> t
     return amount, None
 
 
-def parse(form: SendForm, mine: list[Wallet], *, courtesy: bool = True) -> Draft:
+def parse(form: SendForm, mine: list[Wallet], *, courtesy: bool = True, problems: FieldErrors | None = None) -> Draft:
     """`courtesy=False` on confirm: a second tap of an already-sent form must reach the transfer service,
     which replays the first receipt, instead of being stopped by the balance that first send spent."""
-    errors: dict[str, str] = {}
+    problems = problems if problems is not None else FieldErrors()
     wallet = chosen_wallet(form, mine)
     if wallet is None:
-        errors["wallet"] = "Choose the wallet to send from."
+        problems.add("wallet", "Choose the wallet to send from.")
     if message := check_recipient(form.to):
-        errors["to"] = message
+        problems.add("to", message)
     amount, message = check_amount(form.amount, wallet, courtesy=courtesy)
     if message:
-        errors["amount"] = message
+        problems.add("amount", message)
     if len(form.note) > MAX_NOTE:
-        errors["note"] = f"Keep the note under {MAX_NOTE} characters."
-    if errors:
-        raise ValidationError("Check the highlighted fields.", details={"fields": errors})
+        problems.add("note", f"Keep the note under {MAX_NOTE} characters.")
+    problems.raise_any()
     return Draft(Recipient.from_text(form.to), amount, wallet, form.note)
+
+
+def review(form: SendForm, mine: list[Wallet], *, sender_id: str) -> tuple[Draft, Party]:
+    """Parse the form and find who it would pay, reporting every problem of both at once."""
+    problems = FieldErrors()
+    wallet = chosen_wallet(form, mine)
+    who = None
+    if wallet is not None and not check_recipient(form.to):
+        who = problems.check("to", recipients.preview, new_uow(), sender_id=sender_id,
+                             to=Recipient.from_text(form.to), currency=wallet.currency)
+    draft = parse(form, mine, problems=problems)
+    return draft, who

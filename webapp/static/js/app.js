@@ -7,11 +7,38 @@
     else document.addEventListener("DOMContentLoaded", fn);
   }
 
+  // A field's error slot is swapped by an HTMX inline check: keep the field's red frame and its
+  // aria-invalid in step with whether a message is there, so assistive tech hears the same as we show.
+  function syncField(slot) {
+    var field = slot.closest(".field");
+    if (!field) return;
+    var invalid = slot.textContent.trim() !== "";
+    field.classList.toggle("invalid", invalid);
+    field.querySelectorAll("input, select, textarea").forEach(function (control) {
+      control.setAttribute("aria-invalid", invalid ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.classList.contains("error")) syncField(event.target);
+  });
+
   ready(function () {
     // Receipts: a print button (browsers offer "Save as PDF" in the print dialog).
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
+    });
+
+    // The send form follows the wallet: its currency symbol and "available" line change at once.
+    document.querySelectorAll("select[data-wallet-select]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        var chosen = select.options[select.selectedIndex].dataset;
+        var form = select.form;
+        form.querySelectorAll("[data-symbol]").forEach(function (el) { el.textContent = chosen.symbol; });
+        var hint = form.querySelector("#h-amount");
+        if (hint) hint.textContent = chosen.available;
+      });
     });
 
     // Money forms: one tap sends once. The idempotency key already makes a second submit harmless;
