@@ -49,6 +49,24 @@ def db_upgrade(revision: str):
     click.echo(f"database upgraded to {revision}")
 
 
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@with_appcontext
+def worker(burst: bool):
+    """Run RQ jobs from JOB_QUEUE (`default`) on REDIS_URL: the emails after a transfer or a reset request."""
+    from flask import current_app
+    from rq import Worker
+
+    from webapp.background import queue_for
+
+    if not current_app.config["REDIS_URL"]:
+        raise click.ClickException("REDIS_URL is not set; without it jobs run inline and need no worker")
+    queue = queue_for(current_app.config)
+    # Each job runs in a forked work horse that inherits this app context (jobs/__init__.py); the scheduler
+    # is what runs failed jobs again after their Retry intervals.
+    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
+
+
 @cli.command("create-admin")
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)

@@ -59,6 +59,15 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),  # bytes; KYC images fit
         "API_MAX_JSON_BYTES": _int("API_MAX_JSON_BYTES", 64 * 1024),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # smtp://[user:pass@]host:port[?starttls=1], smtps://… (implicit TLS), dummy: (drop all mail);
+        # unset prints each message to the console (webapp/mail.py turns this into Flask-Mailman settings).
+        "MAIL_URL": os.environ.get("MAIL_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "E-Wallet <no-reply@localhost>"),
+        # Where people reach the wallet, for links in emails (a worker has no request to take a host from,
+        # and a request's Host header is the attacker's to choose). Unset: the request's host, else loopback.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
+        "PASSWORD_RESET_TTL": _int("PASSWORD_RESET_TTL", 3600),  # seconds a reset link stays usable
+        "JOB_QUEUE": os.environ.get("JOB_QUEUE", "default"),  # the RQ queue; lets deployments share a Redis
         # /metrics answers only "Authorization: Bearer <token>"; unset, it is a 404 (not public by default).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         # Where the content-hashed static files are built (webapp/assets.py); unset = instance/static-build.
@@ -82,6 +91,8 @@ def check_production(config: dict) -> None:
         problems.append("DATABASE_URL must point at MySQL/MariaDB")
     if not config["REDIS_URL"]:
         problems.append("REDIS_URL must be set (jobs and rate limits)")
+    if not config["PUBLIC_URL"].startswith("https://"):
+        problems.append("PUBLIC_URL must be the wallet's https:// address (links in emails)")
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
         if not config[key]:
             problems.append(f"{key} must be set")

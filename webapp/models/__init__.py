@@ -5,7 +5,7 @@ from webapp.models.base import Base
 from webapp.models.idempotency import IdempotencyKey
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
 from webapp.models.transactions import Transaction
-from webapp.models.users import RefreshToken, User
+from webapp.models.users import PasswordResetToken, RefreshToken, User
 from webapp.models.wallets import Wallet
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Hold",
     "IdempotencyKey",
     "JournalEntry",
+    "PasswordResetToken",
     "Posting",
     "RefreshToken",
     "Transaction",

@@ -23,6 +23,9 @@ class User(Base):
     is_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # Web sessions carry the epoch they were signed in at (webapp/web/session.py); a password reset bumps
+    # it, so every session cookie signed before the reset stops working, wherever it is.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     @property
@@ -35,6 +38,12 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}•••{phone[-2:]}"
 
 
+def mask_email(email: str) -> str:
+    """What logs and notices may show of an address: its first letter and its domain, "a•••@example.com"."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 class RefreshToken(Base):
     """A rotating refresh token. Only its hash is stored; a reused (spent) token revokes its family."""
 
@@ -43,6 +52,22 @@ class RefreshToken(Base):
     id: Mapped[str] = mapped_column(Uuid, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     family_id: Mapped[str] = mapped_column(Uuid, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class PasswordResetToken(Base):
+    """A mailed password-reset link. Only the SHA-256 of its secret is stored, so a copy of the database
+    cannot reset anyone's password. Single use (`used_at`), short-lived (`expires_at`), and replaced by
+    the next request for a link (`revoked_at`)."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     used_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
