@@ -70,6 +70,13 @@ def init_request_logging(app: Flask) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         duration = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access_log.info("request", extra={"method": request.method, "path": request.path,
+        access_log.info("request", extra={"method": request.method, "path": _loggable_path(),
                                           "status": response.status_code, "duration_ms": round(duration, 1)})
         return response
+
+
+def _loggable_path() -> str:
+    """The path, unless its route carries a secret in a `<token>` part (a password-reset link): then the
+    route's pattern, "/reset-password/<token>", so the access log never holds a usable link."""
+    rule = request.url_rule
+    return rule.rule if rule is not None and "<token>" in rule.rule else request.path

@@ -1,5 +1,6 @@
-"""Who is signed in: Flask-Login keeps only the user id in the session cookie; every request reloads the
-user through the accounts service, so a deleted user is signed out on their next click."""
+"""Who is signed in: Flask-Login keeps only the user id and its session epoch in the session cookie; every
+request reloads the user through the accounts service, so a deleted user is signed out on their next
+click, and so is every session signed in before a password reset (which bumps the epoch)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,18 @@ from webapp.services import accounts
 class WebUser(UserMixin):
     """The little the pages need about the signed-in person; never the password hash."""
 
-    def __init__(self, user_id: str, email: str, role: str):
-        self.id, self.email, self.role = user_id, email, role
+    def __init__(self, user_id: str, email: str, role: str, epoch: int = 0):
+        self.id, self.email, self.role, self.epoch = user_id, email, role, epoch
 
     @classmethod
     def of(cls, user) -> WebUser:
-        return cls(user.id, user.email, user.role)
+        return cls(user.id, user.email, user.role, user.session_epoch)
+
+    def get_id(self) -> str:
+        """What login_user puts in the signed session cookie: the user id and the epoch it was signed in
+        at (Flask-Login's "alternative token"). The cookie itself cannot be revoked, so load_user compares
+        the epoch with the user's current one on every request."""
+        return f"{self.id}:{self.epoch}"
 
     @property
     def first_name(self) -> str:
@@ -28,9 +35,12 @@ class WebUser(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> WebUser | None:
+def load_user(session_id: str) -> WebUser | None:
+    """The signed-in person, or None (signed out) if the account is gone or the session predates the
+    account's last password reset. A cookie from before epochs existed holds a bare id: epoch 0."""
+    user_id, _, epoch = session_id.partition(":")
     user = accounts.get_user(new_uow(), user_id)
-    if user is None:
+    if user is None or str(user.session_epoch) != (epoch or "0"):
         return None
     g.user_id = user.id  # the JSON logs carry the user id for web requests too
     return WebUser.of(user)
