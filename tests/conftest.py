@@ -12,6 +12,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.mailbox import SmtpServer
 from webapp import create_app
 from webapp.extensions import new_uow
 from webapp.migrate import upgrade
@@ -60,8 +61,17 @@ def make_test_app(database_url: str, **overrides):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    app = make_test_app(database_url)
+def smtp_server():
+    """A real SMTP server on a free loopback port for the whole run; `smtp_server.wait_for(address)` returns
+    the newest message to an address once it has arrived (tests/mailbox.py)."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server):
+    app = make_test_app(database_url, MAIL_URL=smtp_server.url)
     yield app
     app.extensions["ewallet.db"].dispose()
 

@@ -24,8 +24,8 @@ SCREENS = Path(os.environ.get("E2E_SCREENS_DIR", "/tmp/screens"))
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url):
-    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+def live_app(database_url, smtp_server):
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, MAIL_URL=smtp_server.url)
     yield app
     app.extensions["ewallet.db"].dispose()
 
