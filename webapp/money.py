@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.core import get_global
+from babel.numbers import format_currency, get_currency_precision, get_territory_currencies
 
 from webapp.errors import MixedCurrencyError, ValidationError
 
 MAX_MINOR = 2**63 - 1  # BIGINT column; anything larger cannot be stored
-# ISO 4217 "X" codes that are not money a wallet can hold: metals, SDR, bond units, test and "no currency".
-_NOT_MONEY = {"XAG", "XAU", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA", "XTS", "XXX"}
+# Offered first wherever a person picks a currency: the ones most wallets are opened in.
+POPULAR = ("USD", "EUR", "GBP", "KES", "NGN", "GHS", "ZAR", "INR", "CAD", "AUD", "JPY", "AED")
 
 
 @cache
 def currencies() -> frozenset[str]:
-    return frozenset(code for code in list_currencies() if code not in _NOT_MONEY)
+    """ISO 4217 currencies that are legal tender somewhere today, per CLDR's territory data: money a wallet
+    can hold. Withdrawn ones (DEM, HRK), funds and units (USN, CLF, XDR), metals and test codes are not."""
+    today = date.today()
+    return frozenset(code for territory in get_global("territory_currencies")
+                     for code in get_territory_currencies(territory, today, tender=True))
+
+
+def currency_choices() -> list[str]:
+    """Every currency a wallet can hold, the popular ones first, then A to Z."""
+    return [*POPULAR, *sorted(currencies() - set(POPULAR))]
 
 
 def check_currency(code: object) -> str:
     if not isinstance(code, str) or code.upper() not in currencies():
-        raise ValidationError.field("currency", "Unknown currency code.")
+        raise ValidationError.field("currency", "Choose a currency in use today, like USD or EUR.")
     return code.upper()
 
 

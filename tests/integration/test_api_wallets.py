@@ -22,7 +22,8 @@ def test_list_and_open_wallets(wallets):
 
 
 @pytest.mark.parametrize("body", [{"currency": "ZZZ"}, {"currency": "USD"}, {"currency": 840}, {"currency": ""},
-                                  {}, {"currency": "XAU"}])
+                                  {}, {"currency": "XAU"}, {"currency": "DEM"}, {"currency": "HRK"},
+                                  {"currency": "USN"}, {"currency": "XTS"}])
 def test_open_wallet_rejects_unknown_duplicate_or_missing_currency(wallets, body):
     assert_field_error(wallets.user().post("/wallets", json=body), "currency")
 

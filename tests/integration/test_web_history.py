@@ -75,7 +75,19 @@ def test_profile_shows_the_masked_phone_and_opens_a_wallet(client, wallets):
     assert opened.status_code == 303
     assert "Euro" in client.get("/").get_data(as_text=True)
     again = client.post("/profile/wallets", data={"currency": "EUR"})
-    assert again.status_code == 422 and "You already have a EUR wallet." in again.get_data(as_text=True)
+    assert again.status_code == 303 and again.location == "/profile"
+    assert "You already have a EUR wallet." in client.get("/profile").get_data(as_text=True)
+
+
+def test_the_currency_picker_offers_money_in_use_today_common_first(client, wallets):
+    sign_in(client, wallets.user())
+    html = client.get("/profile").get_data(as_text=True)
+    offered = re.findall(r'<option value="([A-Z]{3})">', html)
+    assert offered[:5] == ["EUR", "GBP", "KES", "NGN", "GHS"]  # USD is already held
+    assert offered[11:] == sorted(offered[11:]) and len(offered) > 140
+    assert not {"DEM", "HRK", "USN", "CLF", "XAU", "XTS", "XXX", "VEF"} & set(offered)
+    refused = client.post("/profile/wallets", data={"currency": "DEM"})
+    assert "Choose a currency in use today" in client.get(refused.location).get_data(as_text=True)
 
 
 def test_unknown_pages_are_a_calm_404(client):

@@ -79,6 +79,6 @@ def test_sum_and_arithmetic():
 
 def test_currency_codes_are_checked():
     assert check_currency("usd") == "USD"
-    for bad in ("ZZZ", "XXX", "US", 12, None):
+    for bad in ("ZZZ", "XXX", "US", 12, None, "DEM", "HRK", "USN", "CLF", "XTS", "XAU"):
         with pytest.raises(ValidationError):
             check_currency(bad)
