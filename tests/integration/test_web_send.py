@@ -235,4 +235,4 @@ def test_several_wallets_offer_a_choice_that_carries_its_symbol(client, wallets,
     html = client.get("/send?currency=EUR").get_data(as_text=True)
     assert re.search(r'<select id="f-wallet" name="wallet"', html)
     assert re.search(r'data-symbol="€" data-available="€9.00 available"\s+selected>\s*EUR wallet', html)
-    assert 'data-symbol>€</span>' in html and 'id="h-amount">€9.00 available</p>' in html
+    assert 'data-amount-symbol>€</span>' in html and 'id="h-amount">€9.00 available</p>' in html

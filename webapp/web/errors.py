@@ -22,7 +22,9 @@ PAGES = {
     413: ("That's too large", "Try a smaller file."),
     422: ("That didn't work", "Check the details and try again."),
     429: ("Slow down a little", "You're going faster than we allow. Wait a minute, then try again."),
-    500: ("Something went wrong on our side", "Nothing was changed. Please try again in a moment."),
+    # We cannot know here whether money moved before the failure, so say how to find out, not "nothing changed".
+    500: ("Something went wrong on our side", "Please try again in a moment. If you were sending money, check "
+          "your history first: it shows everything that went through."),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime
 from babel.numbers import get_currency_name, get_currency_symbol
 from flask import request
 from markupsafe import Markup, escape
@@ -39,9 +39,10 @@ def when(value: datetime) -> str:
 
 @bp.app_template_filter("day")
 def day(value: datetime) -> str:
-    """Short enough for a list row on a phone: "Nov 23", with the year only when it is not this one."""
-    pattern = "MMM d" if value.year == utcnow().year else "MMM d, y"
-    return format_date(value, pattern, locale="en_US")
+    """Short enough for a list row on a phone, with the time, since two payments on one day are common:
+    "Nov 23, 3:04 PM UTC", with the year only when it is not this one."""
+    pattern = "MMM d, h:mm a" if value.year == utcnow().year else "MMM d, y, h:mm a"
+    return format_datetime(value, pattern, locale="en_US") + " UTC"
 
 
 @bp.app_template_filter("currency_name")
@@ -66,6 +67,13 @@ def email(address: str) -> Markup:
     """Let a long address wrap before the @ rather than in the middle of a word on a narrow screen."""
     local, at, domain = (address or "").partition("@")
     return escape(local) + (Markup("<wbr>@") + escape(domain) if at else "")
+
+
+@bp.app_template_filter("breakable")
+def breakable(text: str) -> Markup:
+    """A big amount may wrap after a group separator ("$1,234,<wbr>567.89") when the text is large, rather
+    than in the middle of a group."""
+    return Markup(",<wbr>").join(escape(part) for part in str(text).split(","))
 
 
 @bp.app_template_filter("initial")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import make_response, render_template, request
 from flask_login import current_user, login_required
 from htmx_flask import request as htmx_request
 
@@ -29,3 +29,14 @@ def transaction_detail(transaction_id: str):
     """The receipt. Someone else's transaction raises NotFound, which renders the calm 404 page."""
     tx = history_service.get(new_uow(), user_id=current_user.id, transaction_id=transaction_id)
     return render_template("transactions/page.html", tx=tx)
+
+
+@bp.get("/transactions/<transaction_id>/receipt.html")
+@login_required
+def transaction_receipt_file(transaction_id: str):
+    """The receipt as one self-contained file to keep: saving and printing it need no JavaScript (the page's
+    own Print button does), and it opens in any browser, offline, years from now."""
+    tx = history_service.get(new_uow(), user_id=current_user.id, transaction_id=transaction_id)
+    response = make_response(render_template("transactions/receipt_file.html", tx=tx))
+    response.headers["Content-Disposition"] = f'attachment; filename="e-wallet-receipt-{tx.id[:8]}.html"'
+    return response

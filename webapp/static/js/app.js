@@ -35,7 +35,7 @@
       select.addEventListener("change", function () {
         var chosen = select.options[select.selectedIndex].dataset;
         var form = select.form;
-        form.querySelectorAll("[data-symbol]").forEach(function (el) { el.textContent = chosen.symbol; });
+        form.querySelectorAll("[data-amount-symbol]").forEach(function (el) { el.textContent = chosen.symbol; });
         var hint = form.querySelector("#h-amount");
         if (hint) hint.textContent = chosen.available;
       });
