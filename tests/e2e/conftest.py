@@ -96,3 +96,20 @@ def screenshot():
         page.screenshot(path=str(SCREENS / f"{name}.png"))
 
     return take
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe-core (bundled by axe-playwright-python, no download) on the page as it is now, every rule on:
+    any violation fails the test with what was found and where."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    runner = Axe()
+
+    def check(page, label: str) -> None:
+        violations = runner.run(page).response["violations"]
+        found = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:4]}"
+                 for v in violations]
+        assert not found, f"axe on {label} ({page.url}):\n" + "\n".join(found)
+
+    return check

@@ -70,3 +70,43 @@ def test_send_money_from_phone_to_phone(phone, ewallet_cli, screenshot):
     bob.get_by_test_id("tx-amount").click()
     expect(bob.get_by_test_id("receipt-amount")).to_have_text("+$12.50")
     expect(bob.get_by_text(alice_email)).to_be_visible()
+
+
+def test_back_and_reload_after_sending_never_resubmit_nor_send_twice(phone, live_app, ewallet_cli):
+    alice, bob = phone(), phone()
+    alice_email, bob_email = sign_up(alice), sign_up(bob)
+    ewallet_cli("credit", "--email", alice_email, "--amount", "5000", "--currency", "USD", "--reason", "e2e")
+    ewallet_cli("credit", "--email", alice_email, "--amount", "900", "--currency", "EUR", "--reason", "e2e")
+    ewallet_cli("credit", "--email", bob_email, "--amount", "100", "--currency", "EUR", "--reason", "e2e")
+
+    alice.goto("/send")
+    symbol, available = alice.locator("[data-amount-symbol]"), alice.locator("#h-amount")
+    expect(symbol).to_have_text("$")
+    expect(available).to_have_text("$50.00 available")
+    alice.get_by_label("From").select_option(label="EUR wallet · €9.00 available")
+    expect(symbol).to_have_text("€")  # the form follows the wallet at once, no reload
+    expect(available).to_have_text("€9.00 available")
+    alice.get_by_label("To", exact=True).fill(bob_email)
+    alice.get_by_label("Amount", exact=True).fill("2")
+    alice.get_by_role("button", name="Review").click()
+    review_url = alice.url
+    alice.reload()  # a review is a page of its own: reloading asks nothing
+    expect(alice.get_by_test_id("confirm-amount")).to_have_text("€2.00")
+
+    alice.get_by_role("button", name="Send €2.00").click()
+    expect(alice.get_by_test_id("receipt-amount")).to_have_text(f"{MINUS}€2.00")
+    receipt_url = alice.url
+    alice.reload()
+    expect(alice.get_by_test_id("receipt-amount")).to_have_text(f"{MINUS}€2.00")
+
+    alice.go_back()  # to the review, which was sent: the browser lands on the receipt, not a resubmit page
+    expect(alice.get_by_test_id("receipt-amount")).to_have_text(f"{MINUS}€2.00")
+    assert alice.url == receipt_url
+    expect(alice.get_by_text("You already sent this.")).to_be_visible()
+    alice.goto(review_url)
+    expect(alice.get_by_test_id("receipt-amount")).to_be_visible()
+
+    alice.goto("/")
+    expect(alice.get_by_test_id("balance-EUR")).to_have_text("€7.00")
+    bob.goto("/")
+    expect(bob.get_by_test_id("balance-EUR")).to_have_text("€3.00")
