@@ -4,8 +4,10 @@ from webapp.models.audit import AuditLog, AuditStream
 from webapp.models.base import Base
 from webapp.models.idempotency import IdempotencyKey
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
+from webapp.models.sessions import LoginFailure, WebSession
 from webapp.models.transactions import Transaction
 from webapp.models.users import PasswordResetToken, RefreshToken, User
+from webapp.models.verification import VerificationCode
 from webapp.models.wallets import Wallet
 
 __all__ = [
@@ -17,10 +19,13 @@ __all__ = [
     "Hold",
     "IdempotencyKey",
     "JournalEntry",
+    "LoginFailure",
     "PasswordResetToken",
     "Posting",
     "RefreshToken",
     "Transaction",
     "User",
+    "VerificationCode",
     "Wallet",
+    "WebSession",
 ]

@@ -26,6 +26,11 @@ class User(Base):
     # Web sessions carry the epoch they were signed in at (webapp/web/session.py); a password reset bumps
     # it, so every session cookie signed before the reset stops working, wherever it is.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # NULL until the person proves they receive mail at the address / texts on the number. Only confirmed
+    # identifiers find a wallet when someone sends money "to this email / phone".
+    email_verified_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    phone_verified_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    display_name: Mapped[str | None] = mapped_column(String(80), nullable=True)  # shown to who pays them
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     @property
