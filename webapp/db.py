@@ -101,7 +101,8 @@ class UnitOfWork:
         self.session_factory = session_factory
         self.engine: Engine = session_factory.kw["bind"]
         self.config = config or {}  # the app's settings: limits and policies services must honour
-        self.after_commit: list[Callable[[], None]] = []
+        self.after_commit: list[Callable[[], None]] = []  # run once committed and closed (see __exit__)
+        self._committed: list[Callable[[], None]] = []
         self._inside = False
         self._connection: Connection | None = None
         self._session: Session | None = None
@@ -110,7 +111,7 @@ class UnitOfWork:
         if self._inside:  # a second transaction would silently leave the first one open
             raise RuntimeError("this unit of work is already open; finish it before the next `with uow:`")
         self._inside, self._connection, self._session = True, None, None
-        self.after_commit = []
+        self.after_commit, self._committed = [], []
         return self
 
     def __exit__(self, *exc) -> None:
@@ -124,6 +125,12 @@ class UnitOfWork:
         finally:
             if connection is not None:
                 connection.close()
+        # Work that follows a commit (a notice, a job) runs only now, with this connection back in the
+        # pool: run inline, it opens its own unit of work, and holding two connections per request
+        # exhausted the pool under concurrent transfers.
+        callbacks, self._committed = self._committed, []
+        for callback in callbacks:
+            callback()
 
     @property
     def _open_connection(self) -> Connection:
@@ -160,9 +167,8 @@ class UnitOfWork:
             self._session.commit()  # flushes pending ORM changes, then commits the connection's transaction
         elif self._connection is not None:
             self._connection.commit()
-        callbacks, self.after_commit = self.after_commit, []
-        for callback in callbacks:
-            callback()
+        self._committed += self.after_commit
+        self.after_commit = []
 
 
 def numbered_in(column, count: int):
