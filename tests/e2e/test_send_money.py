@@ -110,3 +110,29 @@ def test_back_and_reload_after_sending_never_resubmit_nor_send_twice(phone, live
     expect(alice.get_by_test_id("balance-EUR")).to_have_text("€7.00")
     bob.goto("/")
     expect(bob.get_by_test_id("balance-EUR")).to_have_text("€3.00")
+
+
+def test_an_inline_check_of_one_field_leaves_the_other_fields_errors(phone, ewallet_cli):
+    alice = phone()
+    alice_email = sign_up(alice)
+    ewallet_cli("credit", "--email", alice_email, "--amount", "5000", "--currency", "USD", "--reason", "e2e")
+    alice.goto("/send")
+    alice.get_by_label("To", exact=True).fill("nobody-here@example.com")
+    alice.get_by_label("Amount", exact=True).fill("12.345")
+    alice.get_by_role("button", name="Review").click()
+    to_error, amount_error = alice.locator("#e-to"), alice.locator("#e-amount")
+    expect(to_error).to_have_text("No wallet user matches that recipient.")
+    expect(amount_error).to_have_text("USD amounts have at most 2 decimal places.")
+
+    amount = alice.get_by_label("Amount", exact=True)
+    amount.fill("12.50")
+    amount.blur()  # HTMX re-checks the amount alone
+    expect(amount_error).to_be_empty()
+    expect(amount).to_have_attribute("aria-invalid", "false")
+    expect(to_error).to_have_text("No wallet user matches that recipient.")  # still true, still shown
+    expect(alice.get_by_label("To", exact=True)).to_have_attribute("aria-invalid", "true")
+
+    amount.fill("1.001")
+    amount.blur()
+    expect(amount_error).to_have_text("USD amounts have at most 2 decimal places.")
+    expect(amount).to_have_attribute("aria-invalid", "true")  # an inline error is announced as invalid
