@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import delete, insert, select
@@ -18,6 +19,8 @@ from webapp.prepared import Prepared
 
 KEY_TTL = timedelta(hours=48)  # DESIGN asks for at least 24 hours
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_KEY_LENGTH}}}$"  # also in the OpenAPI document
+KEY_RE = re.compile(KEY_PATTERN)
 _INSERT = Prepared(insert(IdempotencyKey.__table__))  # not an ORM flush: it runs on every money movement
 
 
@@ -26,9 +29,12 @@ class KeyTaken(Exception):
 
 
 def check_key(key: object) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise ValidationError.field("idempotency_key", f"Send a unique key of 1–{MAX_KEY_LENGTH} characters.")
-    return key.strip()
+    """ASCII letters, digits, "_" and "-" only, taken exactly as sent: a key means one thing to every
+    layer (no trimming, case folding or accent folding anywhere), and a UUID or any random token fits."""
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
+        raise ValidationError.field("idempotency_key", f"Send a unique key of 1–{MAX_KEY_LENGTH} characters: "
+                                    "letters A–Z and a–z, digits, _ and -.")
+    return key
 
 
 def fingerprint(request: dict) -> str:
