@@ -50,14 +50,32 @@ def _register_blueprints(app: Flask) -> None:
     errorhandlers.init_app(app)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _stripe_sources(config) -> dict[str, str]:
+    """What the card page's Stripe.js needs and nothing more (PCI SAQ A: card data goes from Stripe's own
+    frames straight to Stripe). Real Stripe.js loads from js.stripe.com, draws the Payment Element in frames
+    from *.js.stripe.com, shows 3-D Secure from hooks.stripe.com and calls api.stripe.com
+    (https://docs.stripe.com/security/guide#content-security-policy). In dev and tests both the stand-in
+    script and the API are localstripe, so its one origin is all there is."""
+    js = _origin(config["STRIPE_JS_URL"])
+    api = _origin(config["STRIPE_API_BASE"]) if config["STRIPE_API_BASE"] else "https://api.stripe.com"
+    if js != "https://js.stripe.com":
+        return {"script": js, "frame": js, "connect": " ".join(dict.fromkeys([js, api]))}
+    return {"script": f"{js} https://*.js.stripe.com", "frame": f"{js} https://*.js.stripe.com https://hooks.stripe.com",
+            "connect": api}
+
+
 def _security_headers(app: Flask) -> None:
-    stripe_js = urlsplit(app.config["STRIPE_JS_URL"])
-    stripe_origin = f"{stripe_js.scheme}://{stripe_js.netloc}"
+    stripe = _stripe_sources(app.config)
     csp = "; ".join([
         "default-src 'self'",
-        f"script-src 'self' {stripe_origin}",
-        f"frame-src {stripe_origin}",
-        f"connect-src 'self' {stripe_origin}",
+        f"script-src 'self' {stripe['script']}",
+        f"frame-src {stripe['frame']}",
+        f"connect-src 'self' {stripe['connect']}",
         "img-src 'self' data: blob:",
         "style-src 'self'",
         "object-src 'none'",

@@ -96,5 +96,7 @@ def check_production(config: dict) -> None:
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
         if not config[key]:
             problems.append(f"{key} must be set")
+    if config["STRIPE_API_BASE"]:  # a local Stripe (localstripe) in production would take no real money
+        problems.append("STRIPE_API_BASE must be unset in production (it points the SDK away from Stripe)")
     if problems:
         raise ConfigurationError("; ".join(problems))
