@@ -70,8 +70,32 @@ def smtp_server():
 
 
 @pytest.fixture(scope="session")
-def app(database_url, smtp_server):
-    app = make_test_app(database_url, MAIL_URL=smtp_server.url)
+def localstripe_server():
+    """localstripe on a free loopback port, in memory only, for the whole run (webapp/devtools/localstripe.py):
+    `.url`, `.register_webhook(url, secret)`, `.flush()`."""
+    from webapp.devtools.localstripe import start
+
+    server = start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def localstripe(localstripe_server):
+    """localstripe's base URL, for STRIPE_API_BASE."""
+    return localstripe_server.url
+
+
+@pytest.fixture(scope="session")
+def stripe_settings(localstripe):
+    """What an app needs to take card payments on localstripe: test keys and a secret made for this run."""
+    return {"STRIPE_API_BASE": localstripe, "STRIPE_SECRET_KEY": "sk_test_ewallet_tests",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_ewallet_tests", "STRIPE_WEBHOOK_SECRET": f"whsec_{uuid.uuid4().hex}"}
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server, stripe_settings):
+    app = make_test_app(database_url, MAIL_URL=smtp_server.url, **stripe_settings)
     yield app
     app.extensions["ewallet.db"].dispose()
 
