@@ -1,5 +1,6 @@
 """`ewallet dev`: the wallet on its embedded defaults (SQLite under instance/, jobs inline), with two
-demo users holding money, so a newcomer can sign in and send money straight away."""
+demo users holding money and localstripe for card top-ups, so a newcomer can sign in, add money with a test
+card and send it straight away."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
+from webapp import create_app
+from webapp.devtools.dev_stripe import local_stripe
 from webapp.extensions import new_uow
 from webapp.migrate import upgrade
 from webapp.models import User
@@ -33,9 +36,12 @@ def run(app: Flask, *, port: int, seed: bool) -> None:
         click.echo("\nDemo users (USD wallets, identity verified):")
         for email, password, phone, _ in DEMO_USERS:
             click.echo(f"  {email:<20} password: {password:<18} phone: {phone}")
-    click.echo(f"\nE-Wallet on http://127.0.0.1:{port}/  (database: {url})\n")
-    # Flask refuses app.run() inside its own CLI, so serve with werkzeug directly; loopback only.
-    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+    with local_stripe(app.config, port) as stripe_settings:
+        # The CSP is built from the Stripe settings when an app is made, so localstripe gets an app of its own.
+        served = create_app(stripe_settings) if stripe_settings else app
+        click.echo(f"\nE-Wallet on http://127.0.0.1:{port}/  (database: {url})\n")
+        # Flask refuses app.run() inside its own CLI, so serve with werkzeug directly; loopback only.
+        run_simple("127.0.0.1", port, served, threaded=True, use_reloader=False)
 
 
 def seed_demo_users() -> None:

@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import make_test_app
+from webapp.devtools.stripe_standin import STANDIN_PATH
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -24,18 +25,23 @@ SCREENS = Path(os.environ.get("E2E_SCREENS_DIR", "/tmp/screens"))
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url, smtp_server):
-    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, MAIL_URL=smtp_server.url)
+def live_app(database_url, smtp_server, stripe_settings, localstripe):
+    # Card payments go to localstripe, and the card page loads the Stripe.js stand-in it serves.
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True, MAIL_URL=smtp_server.url, **stripe_settings,
+                        STRIPE_JS_URL=localstripe + STANDIN_PATH)
     yield app
     app.extensions["ewallet.db"].dispose()
 
 
 @pytest.fixture(scope="session")
-def live_server(live_app):
-    """The whole app, served by werkzeug in a thread, exactly as a browser meets it."""
+def live_server(live_app, localstripe_server):
+    """The whole app, served by werkzeug in a thread, exactly as a browser meets it, and as localstripe's
+    signed webhooks reach it."""
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
+    localstripe_server.register_webhook(f"http://127.0.0.1:{server.server_port}/api/v1/webhooks/stripe",
+                                        live_app.config["STRIPE_WEBHOOK_SECRET"], name="e2e")
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
