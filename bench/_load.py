@@ -211,11 +211,12 @@ class _HttpClients:
         return self.out
 
     def send(self, client: _Client) -> None:
-        sender, recipient = self.pick(self.rng)
-        self.count += 1
-        body = BODY % (self.wallets[id(sender)], self.wallets[id(recipient)], self.rng.randint(1, 500), self.prefix,
-                       self.count)
-        client.pending = self.heads[id(sender)] + b"%d\r\n\r\n%s" % (len(body), body)
+        request = self.next_request()
+        if request is None:  # a finite workload (bench/deposits.py) has run out: this client is done
+            if client.sock is not None:
+                self.disconnect(client)
+            return
+        client.pending = request
         client.buf, client.end, client.live = b"", -1, True
         client.began = time.perf_counter()
         if client.sock is None:
@@ -228,6 +229,14 @@ class _HttpClients:
             self.busy[client.fd] = client
             self.poller.register(client.fd, select.EPOLLIN)
         self.flush(client)
+
+    def next_request(self) -> bytes | None:
+        """The next transfer, random sender to random recipient; None would end the run early."""
+        sender, recipient = self.pick(self.rng)
+        self.count += 1
+        body = BODY % (self.wallets[id(sender)], self.wallets[id(recipient)], self.rng.randint(1, 500), self.prefix,
+                       self.count)
+        return self.heads[id(sender)] + b"%d\r\n\r\n%s" % (len(body), body)
 
     def flush(self, client: _Client, polled: bool = False) -> None:
         try:
