@@ -54,6 +54,12 @@ def from_environment() -> dict:
         "TRANSFER_LIMIT_DAILY": _limits(os.environ.get("TRANSFER_LIMIT_DAILY", "*:25000")),
         # Above this single-transfer amount (major units) the sender must have passed KYC.
         "KYC_FREE_TRANSFER_LIMIT": _limits(os.environ.get("KYC_FREE_TRANSFER_LIMIT", "*:1000")),
+        # Card deposits, same format: the smallest and largest single deposit, and the most a user may add
+        # per UTC day once verified; people who have not passed KYC get the lower daily figure.
+        "DEPOSIT_LIMIT_MIN": _limits(os.environ.get("DEPOSIT_LIMIT_MIN", "*:1")),
+        "DEPOSIT_LIMIT_PER_TX": _limits(os.environ.get("DEPOSIT_LIMIT_PER_TX", "*:5000")),
+        "DEPOSIT_LIMIT_DAILY": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY", "*:10000")),
+        "DEPOSIT_LIMIT_DAILY_UNVERIFIED": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY_UNVERIFIED", "*:500")),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_SECONDS": _int("LOGIN_LOCKOUT_SECONDS", 15 * 60),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),  # bytes; KYC images fit

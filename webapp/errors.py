@@ -114,6 +114,22 @@ class IdempotencyConflict(DomainError):
     default_message = "This idempotency key was already used with a different request."
 
 
+class BelowZero(AccountFrozen):
+    """A card refund or chargeback took a wallet below zero: it sends nothing until it is back at zero."""
+
+    default_message = ("This wallet is below zero after a card payment was refunded or disputed. Add money "
+                       "to bring it back to zero before sending.")
+
+
+class ProviderUnavailable(DomainError):
+    """A payment provider could not be reached or failed on its side (a timeout, a 5xx): nothing was paid,
+    and the same request with a new idempotency key may work in a minute."""
+
+    code = "PROVIDER_UNAVAILABLE"
+    default_message = "Card payments are unavailable right now. Try again in a minute."
+    retry_after = 60  # seconds, sent as Retry-After
+
+
 class AccountLocked(Unauthorized):
     """Too many failed logins; the account is locked for a while. Same code as a bad password on purpose."""
 

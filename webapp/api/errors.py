@@ -37,7 +37,14 @@ ERROR_CODES = sorted(set(STATUS) | set(HTTP_CODES.values()))
 
 
 def domain_error(error: DomainError):
-    return fail(error.code, error.message, STATUS.get(error.code, 422), error.details)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is None:
+        return fail(error.code, error.message, STATUS.get(error.code, 422), error.details)
+    # A provider outage (PROVIDER_UNAVAILABLE): when to retry, and the request id support can look up.
+    response, status = fail(error.code, error.message, STATUS.get(error.code, 503),
+                            {**error.details, "correlation_id": g.get("request_id")})
+    response.headers["Retry-After"] = str(retry_after)
+    return response, status
 
 
 def http_error(error: HTTPException):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp.db import UnitOfWork, numbered, numbered_in
-from webapp.errors import InsufficientFunds, LedgerError, UnbalancedEntryError
+from webapp.errors import BelowZero, InsufficientFunds, LedgerError, UnbalancedEntryError
 from webapp.models import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting, Wallet
 from webapp.models.base import new_id, utcnow
 from webapp.money import Money
@@ -64,6 +64,9 @@ class Leg:
     wallet: LockedWallet | None = None
     account_id: int | None = None
     sent: bool = False  # a debit the wallet's holder sent: it counts toward their daily sending limit
+    # Money the card network has already taken back (a refund or a lost chargeback, services/deposits.py):
+    # it leaves whether or not the wallet still holds it, so this one kind of debit may go below zero.
+    may_overdraw: bool = False
 
     @property
     def target_account_id(self) -> int:
@@ -172,7 +175,9 @@ def _check_leg(leg: Leg, already_moved: int) -> None:
         raise LedgerError("only a debit can count as money sent")
     if money.currency != wallet.currency:
         raise LedgerError(f"{money.currency} posting on a {wallet.currency} wallet")
-    if wallet.balance + already_moved + money.amount - wallet.reserved < 0:
+    if leg.sent and wallet.balance - wallet.reserved < 0:
+        raise BelowZero()  # a refund or chargeback left it below zero: a clearer answer than "not enough"
+    if wallet.balance + already_moved + money.amount - wallet.reserved < 0 and not leg.may_overdraw:
         raise InsufficientFunds()
 
 
@@ -233,12 +238,14 @@ def _write_wallets(uow: UnitOfWork, changes: list[Change]) -> None:
 
 
 def reserve(
-    uow: UnitOfWork, wallet: LockedWallet, money: Money, *, reason: str, expires_at: datetime | None = None
+    uow: UnitOfWork, wallet: LockedWallet, money: Money, *, reason: str, expires_at: datetime | None = None,
+    may_overdraw: bool = False,
 ) -> Hold:
-    """Hold funds on a locked wallet: available drops now, the balance moves only when the hold posts."""
+    """Hold funds on a locked wallet: available drops now, the balance moves only when the hold posts.
+    `may_overdraw` is for a disputed card payment only: the bank holds it whatever the wallet has left."""
     if money.amount <= 0 or money.currency != wallet.currency:
         raise LedgerError("a hold needs a positive amount in the wallet's currency")
-    if wallet.available < money:
+    if wallet.available < money and not may_overdraw:
         raise InsufficientFunds()
     _write_wallets(uow, [Change(wallet, reserved=money.amount)])
     hold = Hold(
@@ -249,12 +256,13 @@ def reserve(
     return hold
 
 
-def post_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, kind: str, to_account_id: int) -> str:
+def post_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, kind: str, to_account_id: int,
+              reverses_id: str | None = None, may_overdraw: bool = False) -> str:
     """Turn a pending hold into a real debit of the wallet, credited to `to_account_id`."""
     _settle_hold(uow, hold, wallet, "posted")
     money = Money(hold.amount, hold.currency)
-    legs = [Leg(-money, wallet=wallet), Leg(money, account_id=to_account_id)]
-    return post_entry(uow, kind=kind, legs=legs, description=f"hold {hold.id}")
+    legs = [Leg(-money, wallet=wallet, may_overdraw=may_overdraw), Leg(money, account_id=to_account_id)]
+    return post_entry(uow, kind=kind, legs=legs, description=f"hold {hold.id}", reverses_id=reverses_id)
 
 
 def release_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, status: str = "released") -> None:

@@ -47,3 +47,22 @@ def check_daily(uow: UnitOfWork, wallet: LockedWallet, amount: Money) -> None:
     if wallet.sent_on(utcnow().date()) + amount.amount > daily.amount:
         raise LimitExceeded(f"You can send at most {daily.format()} a day.",
                             details={"limit": daily.amount, "currency": daily.currency})
+
+
+def check_deposit(uow: UnitOfWork, amount: Money, *, kyc_status: str, added_today: int) -> None:
+    """Card deposits: the configured minimum and maximum per deposit, and the daily total by KYC tier
+    (`added_today`: minor units of today's deposits that are pending or went through)."""
+    config = uow.config
+    low = limit_for(config.get("DEPOSIT_LIMIT_MIN", {}), amount.currency)
+    if low is not None and amount < low:
+        raise LimitExceeded(f"Add at least {low.format()}.", details={"limit": low.amount, "currency": low.currency})
+    per_tx = limit_for(config.get("DEPOSIT_LIMIT_PER_TX", {}), amount.currency)
+    if per_tx is not None and amount > per_tx:
+        raise LimitExceeded(f"You can add at most {per_tx.format()} at a time.",
+                            details={"limit": per_tx.amount, "currency": per_tx.currency})
+    tier = "DEPOSIT_LIMIT_DAILY" if kyc_status == "verified" else "DEPOSIT_LIMIT_DAILY_UNVERIFIED"
+    daily = limit_for(config.get(tier, {}), amount.currency)
+    if daily is not None and added_today + amount.amount > daily.amount:
+        hint = "" if kyc_status == "verified" else " Verify your identity to add more."
+        raise LimitExceeded(f"You can add at most {daily.format()} a day.{hint}",
+                            details={"limit": daily.amount, "currency": daily.currency})

@@ -10,7 +10,7 @@ from htmx_flask import request
 
 STATUS = {"VALIDATION_ERROR": 422, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404,
           "INSUFFICIENT_FUNDS": 422, "CURRENCY_MISMATCH": 422, "LIMIT_EXCEEDED": 422, "KYC_REQUIRED": 403,
-          "ACCOUNT_FROZEN": 403, "IDEMPOTENCY_CONFLICT": 409}
+          "ACCOUNT_FROZEN": 403, "IDEMPOTENCY_CONFLICT": 409, "PROVIDER_UNAVAILABLE": 503}
 
 PAGES = {
     400: ("Something was off with that request", "Go back and try again."),
@@ -22,6 +22,7 @@ PAGES = {
     413: ("That's too large", "Try a smaller file."),
     422: ("That didn't work", "Check the details and try again."),
     429: ("Slow down a little", "You're going faster than we allow. Wait a minute, then try again."),
+    503: ("Card payments are unavailable", "Nothing was charged. Please try again in a minute."),
     # We cannot know here whether money moved before the failure, so say how to find out, not "nothing changed".
     500: ("Something went wrong on our side", "Please try again in a moment. If you were sending money, check "
           "your history first: it shows everything that went through."),
@@ -43,7 +44,9 @@ def render(status: int, message: str | None = None, *, reference: str | None = N
 def domain_error(error):
     status = STATUS.get(error.code, 422)
     message = PAGES[404][1] if status == 404 else error.message
-    return render(status, message)
+    html, status = render(status, message, reference=g.get("request_id") if status >= 500 else None)
+    retry_after = getattr(error, "retry_after", None)
+    return (html, status, {"Retry-After": str(retry_after)}) if retry_after else (html, status)
 
 
 def http_error(error):
