@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -143,8 +144,10 @@ def test_logout_also_revokes_tokens_rotated_from_the_same_sign_in(client, wallet
 
 
 def claims(user_id: str, **overrides) -> dict:
+    """What a real access token says, so each bad token below is wrong in exactly one way."""
     now = datetime.now(UTC)
-    return {"sub": user_id, "typ": "access", "iat": now, "exp": now + timedelta(minutes=5), **overrides}
+    return {"sub": user_id, "typ": "access", "iat": now, "exp": now + timedelta(minutes=5), "ep": 0,
+            "iss": "ewallet", "aud": "ewallet-api", **overrides}
 
 
 def unsigned(payload: dict) -> str:
@@ -157,10 +160,22 @@ def tampered(token: str) -> str:
     return ".".join([header, payload, ("A" if signature[0] != "A" else "B") + signature[1:]])
 
 
+def without(payload: dict, name: str) -> dict:
+    return {key: value for key, value in payload.items() if key != name}
+
+
 def bad_tokens(app, user) -> dict[str, str]:
-    secret = app.config["SECRET_KEY"]
+    secret = app.config["JWT_SECRET_KEY"]
     past = datetime.now(UTC) - timedelta(hours=1)
     return {
+        "signed with SECRET_KEY": jwt.encode(claims(user.id), app.config["SECRET_KEY"], "HS256"),
+        "another issuer": jwt.encode(claims(user.id, iss="staging-wallet"), secret, "HS256"),
+        "another audience": jwt.encode(claims(user.id, aud="admin-api"), secret, "HS256"),
+        "no issuer": jwt.encode(without(claims(user.id), "iss"), secret, "HS256"),
+        "no audience": jwt.encode(without(claims(user.id), "aud"), secret, "HS256"),
+        "no epoch": jwt.encode(without(claims(user.id), "ep"), secret, "HS256"),
+        "an earlier epoch": jwt.encode(claims(user.id, ep=-1), secret, "HS256"),
+        "a deleted user": jwt.encode(claims(str(uuid.uuid4())), secret, "HS256"),
         "tampered signature": tampered(user.token),
         "expired": jwt.encode(claims(user.id, iat=past - timedelta(minutes=15), exp=past), secret, "HS256"),
         "alg none": unsigned(claims(user.id)),
@@ -177,6 +192,8 @@ def bad_tokens(app, user) -> dict[str, str]:
 def test_every_kind_of_bad_bearer_token_is_401(app, client, wallets):
     user = wallets.user()
     assert_success(client.get("/api/v1/wallets", headers=bearer(user.token)))  # the real one works
+    made_here = jwt.encode(claims(user.id), app.config["JWT_SECRET_KEY"], "HS256")
+    assert_success(client.get("/api/v1/wallets", headers=bearer(made_here)))  # so `claims` is a real token's
     for name, token in bad_tokens(app, user).items():
         response = client.get("/api/v1/wallets", headers=bearer(token))
         assert response.status_code == 401, name

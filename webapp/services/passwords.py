@@ -3,8 +3,8 @@
 Asking for a link answers the same whether or not the address has an account, and does the same work
 in the request either way (one lookup, one audit row): the link is made and mailed by a job after commit
 (jobs/notices.py), so the secret never sits in Redis and the mail server's speed shows in no response.
-Using a link sets the password, lifts a login lockout, and signs the account out everywhere: every web
-session (the session epoch, see webapp/web/session.py) and every API refresh token.
+Using a link sets the password and signs the account out everywhere: every web session, refresh token
+and access token (services/sessions.py). So does changing the password, which needs the current one.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from sqlalchemy import select, update
 
 from webapp import background
 from webapp.db import UnitOfWork, retry_on_conflict
-from webapp.errors import DomainError, ValidationError
-from webapp.models import PasswordResetToken, RefreshToken, User
+from webapp.errors import DomainError, FieldErrors, Unauthorized, ValidationError
+from webapp.models import PasswordResetToken, User
 from webapp.models.base import utcnow
-from webapp.services import audit
-from webapp.services.accounts import check_password, hasher, normalize_email
+from webapp.services import audit, sessions
+from webapp.services.accounts import check_password, hasher, normalize_email, verify_password
 
 SEND_JOB = "jobs.notices.password_reset"
 
@@ -92,15 +92,15 @@ def check_link(uow: UnitOfWork, *, token: object) -> None:
 
 def reset_password(uow: UnitOfWork, *, token: object, password: object, confirm: object) -> None:
     """Set a new password through a mailed link, then sign the account out everywhere."""
-    _refuse_dead_link(uow, token)  # a dead link says so before any complaint about the new password
-    _check_new_password(password, confirm)
+    owner = _refuse_dead_link(uow, token)  # a dead link says so before any complaint about the new password
+    _check_new_password(password, confirm, user_inputs=(owner.email, owner.phone))
     _apply(uow, token, hasher.hash(password))  # hashed (~50 ms) before any row is locked
 
 
-def _check_new_password(password: object, confirm: object) -> None:
+def _check_new_password(password: object, confirm: object, user_inputs: tuple[str, ...]) -> None:
     fields: dict[str, str] = {}
     try:
-        check_password(password)
+        check_password(password, user_inputs=user_inputs)
     except ValidationError as error:
         fields.update(error.details["fields"])
     if "password" not in fields and confirm != password:
@@ -110,12 +110,14 @@ def _check_new_password(password: object, confirm: object) -> None:
 
 
 @retry_on_conflict
-def _refuse_dead_link(uow: UnitOfWork, token: object) -> None:
+def _refuse_dead_link(uow: UnitOfWork, token: object) -> User:
+    """The link's owner, whose email and phone the new password must not be built from."""
     with uow:
         stored = _find(uow, token)
         reason = "unknown_link" if stored is None else _refusal(stored)
         if reason is not None:
             _refuse(uow, stored, reason)
+        return uow.session.get(User, stored.user_id)
 
 
 @retry_on_conflict
@@ -134,13 +136,56 @@ def _apply(uow: UnitOfWork, token: object, password_hash: str) -> None:
         now = utcnow()
         stored.used_at = now
         user.password_hash = password_hash
-        user.failed_logins, user.locked_until = 0, None
-        user.session_epoch += 1  # every web session signed in before now is refused by load_user
         _revoke_links(uow, user.id)
-        uow.session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
-                                                       RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+        sessions.end_everywhere(uow, user.id)
         audit.append(uow, stream=audit.user_stream(user.id), event="password_reset", actor_id=user.id)
         uow.commit()
+
+
+def change_password(uow: UnitOfWork, *, user_id: str, current: object, new: object,
+                    confirm: object | None = None) -> User:
+    """Set a new password for a signed-in person who knows the current one, then end every web session,
+    refresh token and access token of theirs (the caller starts a fresh one). Every problem at once:
+    `current_password`, `new_password`, `confirm` (only checked when the form has that field)."""
+    with uow:
+        user = uow.session.get(User, user_id)
+    if user is None:
+        raise Unauthorized()
+    problems = FieldErrors()
+    if not verify_password(user.password_hash, current if isinstance(current, str) else ""):
+        problems.add("current_password", "This is not your current password.")
+    try:
+        check_password(new, user_inputs=(user.email, user.phone))
+    except ValidationError as error:
+        problems.add("new_password", error.message)
+    if "new_password" not in problems.fields and confirm is not None and confirm != new:
+        problems.add("confirm", "The two passwords do not match.")
+    if problems:
+        _audit_refused_change(uow, user_id, sorted(problems.fields))
+        problems.raise_any()
+    return _store_changed(uow, user, hasher.hash(new))  # hashed (~50 ms) before any row is locked
+
+
+@retry_on_conflict
+def _audit_refused_change(uow: UnitOfWork, user_id: str, fields: list[str]) -> None:
+    with uow:
+        audit.append(uow, stream=audit.user_stream(user_id), event="password_change_refused", actor_id=user_id,
+                     data={"fields": fields})
+        uow.commit()
+
+
+@retry_on_conflict
+def _store_changed(uow: UnitOfWork, read: User, password_hash: str) -> User:
+    with uow:
+        user = uow.session.get(User, read.id, with_for_update=True, populate_existing=True)
+        if user.password_hash != read.password_hash:  # a twin change or a reset won since we checked
+            raise ValidationError.field("current_password", "Your password was just changed. Sign in again.")
+        user.password_hash = password_hash
+        sessions.end_everywhere(uow, user.id)
+        audit.append(uow, stream=audit.user_stream(user.id), event="password_changed", actor_id=user.id)
+        uow.commit()
+        uow.session.refresh(user)  # the new session epoch, for the caller's fresh tokens
+    return user
 
 
 def _find(uow: UnitOfWork, token: object) -> PasswordResetToken | None:

@@ -1,32 +1,32 @@
-"""Who is signed in: Flask-Login keeps only the user id and its session epoch in the session cookie; every
-request reloads the user through the accounts service, so a deleted user is signed out on their next
-click, and so is every session signed in before a password reset (which bumps the epoch)."""
+"""Who is signed in. The session cookie holds only the random secret of a server-side web session
+(services/sessions.py); every request looks it up, so a session ends on the server when its person signs
+out, idles too long, outlives its maximum age or changes the password, and a deleted user is signed out
+on their next click."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, url_for
-from flask_login import UserMixin
+from flask import flash, g, redirect, session, url_for
+from flask_login import UserMixin, login_user, logout_user
 from htmx_flask import request
 
 from webapp.extensions import login_manager, new_uow
-from webapp.services import accounts
+from webapp.services import sessions
 
 
 class WebUser(UserMixin):
     """The little the pages need about the signed-in person; never the password hash."""
 
-    def __init__(self, user_id: str, email: str, role: str, epoch: int = 0):
-        self.id, self.email, self.role, self.epoch = user_id, email, role, epoch
+    def __init__(self, user_id: str, email: str, role: str, secret: str):
+        self.id, self.email, self.role, self.secret = user_id, email, role, secret
 
     @classmethod
-    def of(cls, user) -> WebUser:
-        return cls(user.id, user.email, user.role, user.session_epoch)
+    def of(cls, user, secret: str) -> WebUser:
+        return cls(user.id, user.email, user.role, secret)
 
     def get_id(self) -> str:
-        """What login_user puts in the signed session cookie: the user id and the epoch it was signed in
-        at (Flask-Login's "alternative token"). The cookie itself cannot be revoked, so load_user compares
-        the epoch with the user's current one on every request."""
-        return f"{self.id}:{self.epoch}"
+        """What login_user keeps in the signed session cookie: the web session's secret, not the user id
+        (Flask-Login's "alternative token"), so the cookie names a session that the server can end."""
+        return self.secret
 
     @property
     def first_name(self) -> str:
@@ -34,16 +34,30 @@ class WebUser(UserMixin):
         return self.email.split("@", 1)[0].split(".")[0].capitalize()
 
 
+def sign_in(user) -> None:
+    """Start a fresh web session for someone who just proved who they are. Whatever the cookie held before
+    goes first: a session id or CSRF token planted before sign-in (session fixation) must not survive it."""
+    session.clear()
+    login_user(WebUser.of(user, sessions.start(new_uow(), user_id=user.id)))
+
+
+def sign_out() -> None:
+    """End this browser's session on the server, then forget the cookie's contents."""
+    secret = session.get("_user_id")  # where login_user put WebUser.get_id()
+    if secret:
+        sessions.end(new_uow(), secret=secret)
+    logout_user()
+    session.clear()
+
+
 @login_manager.user_loader
-def load_user(session_id: str) -> WebUser | None:
-    """The signed-in person, or None (signed out) if the account is gone or the session predates the
-    account's last password reset. A cookie from before epochs existed holds a bare id: epoch 0."""
-    user_id, _, epoch = session_id.partition(":")
-    user = accounts.get_user(new_uow(), user_id)
-    if user is None or str(user.session_epoch) != (epoch or "0"):
+def load_user(secret: str) -> WebUser | None:
+    """The signed-in person, or None (signed out) when the web session has ended or the account is gone."""
+    user = sessions.resume(new_uow(), secret=secret)
+    if user is None:
         return None
     g.user_id = user.id  # the JSON logs carry the user id for web requests too
-    return WebUser.of(user)
+    return WebUser.of(user, secret)
 
 
 @login_manager.unauthorized_handler
