@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import assets
 from webapp import config as settings
@@ -34,7 +35,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _security_headers(app)
     assets.init_app(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_FIX_HOPS proxies, take the client's address, scheme and host from the X-Forwarded-*
+    headers those proxies set (and nothing a client sent past them). Rate limits and login blocks are per
+    client address: without this every client would share the proxy's. Outermost, so all of the app,
+    static files included, sees the same request."""
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _register_blueprints(app: Flask) -> None:

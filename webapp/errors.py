@@ -130,12 +130,6 @@ class ProviderUnavailable(DomainError):
     retry_after = 60  # seconds, sent as Retry-After
 
 
-class AccountLocked(Unauthorized):
-    """Too many failed logins; the account is locked for a while. Same code as a bad password on purpose."""
-
-    default_message = "Too many failed attempts. Try again later."
-
-
 # --- Ledger invariants: these are bugs, never user errors. -------------------------------------------
 
 

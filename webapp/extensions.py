@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from flask import Flask, Request, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
@@ -21,16 +23,50 @@ login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
 
 
+def client_address() -> str:
+    """The client's address. Behind proxies, ProxyFix (PROXY_FIX_HOPS, see create_app) has already put the
+    address the nearest trusted proxy saw here; without it every client would be the proxy."""
+    return request.remote_addr or "unknown"
+
+
 def rate_limit_key() -> str:
     """Per user when we know who it is, per client address otherwise. Route limits run inside the view
     wrapper, so API views put `@limiter.limit` under `@login_required`, which has set g.user_id by then."""
     if has_request_context():
         user_id = g.get("user_id")
-        if not user_id and not request.path.startswith("/api/"):
-            user_id = current_user.get_id() if current_user else None
+        if not user_id and not request.path.startswith("/api/") and current_user and current_user.is_authenticated:
+            user_id = current_user.id  # not get_id(): that is the web session's secret
         if user_id:
             return f"user:{user_id}"
-    return f"ip:{get_remote_address()}"
+    return f"ip:{client_address()}"
+
+
+def address_key() -> str:
+    return f"ip:{client_address()}"
+
+
+def account_and_address_key() -> str:
+    """For sign-in, sign-up, refresh and reset links: the account asked about and the client address
+    together. Someone hammering one account from one address is stopped without stopping its owner (or
+    anyone else) at another address; a looser limit per address (`address_key`) stops one address trying
+    many accounts. The account is hashed, so the limiter's storage holds no emails or tokens."""
+    subject = _account_in_request().strip().lower()
+    return f"account:{hashlib.sha256(subject.encode()).hexdigest()[:32]}|ip:{client_address()}"
+
+
+def _account_in_request() -> str:
+    """The email (or, for refresh, the refresh token) in a form or a small JSON body. The body is read with
+    cache=True, so the view's own parsing reads the same bytes; a large or unreadable one names no account."""
+    if not request.is_json:
+        return request.form.get("email") or ""
+    if not 0 < (request.content_length or 0) <= 64 * 1024:
+        return ""
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        return ""
+    subject = (body.get("email") or body.get("refresh_token")) if isinstance(body, dict) else None
+    return subject if isinstance(subject, str) else ""
 
 
 class AppLimiter(Limiter):

@@ -74,12 +74,12 @@ def set_user(app, user_id: str, **values) -> None:
 
 
 @contextmanager
-def rate_limited_app(database_url: str):
+def rate_limited_app(database_url: str, **overrides):
     """An app with Flask-Limiter on Redis. The limiter is one module-level object whose `enabled` flag is
     shared by every app in the process (see the report on webapp/extensions.py), so switch it back after."""
     was_enabled = limiter.enabled
     app = make_test_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
-                        RATELIMIT_KEY_PREFIX=RATELIMIT_KEY_PREFIX)
+                        RATELIMIT_KEY_PREFIX=RATELIMIT_KEY_PREFIX, **overrides)
     try:
         yield app
     finally:

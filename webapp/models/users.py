@@ -21,10 +21,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="user")
     kyc_status: Mapped[str] = mapped_column(String(16), default="unverified")
     is_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
-    # Web sessions carry the epoch they were signed in at (webapp/web/session.py); a password reset bumps
-    # it, so every session cookie signed before the reset stops working, wherever it is.
+    # Access tokens carry the epoch they were issued at (services/tokens.py); a password change or reset
+    # and "sign out everywhere" bump it, so every access token issued before stops working at once.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # NULL until the person proves they receive mail at the address / texts on the number. Only confirmed
     # identifiers find a wallet when someone sends money "to this email / phone".

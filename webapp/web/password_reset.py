@@ -6,24 +6,22 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 from flask_login import logout_user
 
 from webapp.errors import ValidationError
-from webapp.extensions import limiter, new_uow
+from webapp.extensions import account_and_address_key, address_key, limiter, new_uow
 from webapp.services import passwords
 from webapp.web import bp
 from webapp.web.forms import errors_for, redirect_back, restore, text
 
-# Asking for links: per client address (someone probing many addresses), and per address asked about,
-# whoever asks (someone flooding one inbox). Neither limit says whether the address has an account.
+# Asking for links: per client address (someone probing many addresses); per address asked about and
+# client address together, so one stranger asking for someone's links never uses up the owner's; and per
+# address asked about, whoever asks, loosely (a cap on how many mails one inbox can be sent in a day).
+# None of them says whether the address has an account.
 PER_CLIENT_LIMIT = "5 per minute;20 per hour"
-PER_ADDRESS_LIMIT = "5 per hour"
+PER_ADDRESS_AND_CLIENT_LIMIT = "5 per hour"
+PER_ADDRESS_LIMIT = "20 per day"
 RESET_LIMIT = "10 per minute"
-
-
-def _client_key() -> str:
-    return f"ip:{get_remote_address()}"
 
 
 def _address_key() -> str:
@@ -33,7 +31,8 @@ def _address_key() -> str:
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(PER_CLIENT_LIMIT, key_func=_client_key, methods=["POST"])
+@limiter.limit(PER_CLIENT_LIMIT, key_func=address_key, methods=["POST"])
+@limiter.limit(PER_ADDRESS_AND_CLIENT_LIMIT, key_func=account_and_address_key, methods=["POST"])
 @limiter.limit(PER_ADDRESS_LIMIT, key_func=_address_key, methods=["POST"])
 def forgot_password():
     """A known and an unknown address get the same redirect to the same page: nothing here tells anyone
