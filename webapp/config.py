@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from webapp.errors import ConfigurationError
+from webapp.strength import MAX_LENGTH, estimate
 
 INSTANCE_DIR = Path(os.environ.get("EWALLET_INSTANCE_DIR", Path.cwd() / "instance"))
 DEV_SECRET = "dev-only-secret-never-use-in-production"
+DEV_JWT_SECRET = "dev-only-jwt-secret-never-use-in-production"  # its own, so a leak of one is not both
+ENVIRONMENTS = ("development", "test", "production")
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -46,6 +50,15 @@ def from_environment() -> dict:
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
         "JWT_ACCESS_TTL": _int("JWT_ACCESS_TTL", 900),  # seconds
         "JWT_REFRESH_TTL": _int("JWT_REFRESH_TTL", 30 * 24 * 3600),  # seconds
+        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY", DEV_JWT_SECRET),  # signs access tokens only
+        "JWT_ISSUER": os.environ.get("JWT_ISSUER", "ewallet"),  # `iss` of every access token, checked
+        "JWT_AUDIENCE": os.environ.get("JWT_AUDIENCE", "ewallet-api"),  # `aud`, checked
+        # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (Werkzeug's ProxyFix):
+        # 0 when clients connect directly; behind one TLS proxy, 1. More than there are lets clients forge
+        # their address, fewer makes every client look like the proxy.
+        "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
+        "SESSION_IDLE_TIMEOUT": _int("SESSION_IDLE_TIMEOUT", 30 * 60),  # seconds without a request
+        "SESSION_MAX_AGE": _int("SESSION_MAX_AGE", 12 * 3600),  # seconds since sign-in, however active
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "US").upper(),
         "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
@@ -87,12 +100,24 @@ def from_environment() -> dict:
 
 
 def check_production(config: dict) -> None:
-    """Production refuses to start on development secrets or the embedded SQLite database."""
+    """Any environment refuses an EWALLET_ENV it does not know (a typo must not quietly mean "not
+    production"); production also refuses weak or shared secrets, SQLite, no Redis and no rate limits."""
+    if config["EWALLET_ENV"] not in ENVIRONMENTS:
+        raise ConfigurationError(f"EWALLET_ENV must be one of {', '.join(ENVIRONMENTS)}, "
+                                 f"not {config['EWALLET_ENV']!r}")
+    if config["PROXY_FIX_HOPS"] < 0:
+        raise ConfigurationError("PROXY_FIX_HOPS must be 0 or more")
     if config["EWALLET_ENV"] != "production":
         return
     problems = []
-    if config["SECRET_KEY"] in ("", DEV_SECRET) or len(config["SECRET_KEY"]) < 32:
-        problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        if weak_secret(config[key]) or config[key] in (DEV_SECRET, DEV_JWT_SECRET):
+            problems.append(f"{key} must be a random value of at least 32 characters (e.g. `openssl rand "
+                            f"-hex 32`), without repeats or words")
+    if config["SECRET_KEY"] == config["JWT_SECRET_KEY"]:
+        problems.append("JWT_SECRET_KEY must differ from SECRET_KEY")
+    if not config["RATELIMIT_ENABLED"]:
+        problems.append("RATELIMIT_ENABLED must stay on (login and money endpoints rely on it)")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("DATABASE_URL must point at MySQL/MariaDB")
     if not config["REDIS_URL"]:
@@ -106,3 +131,21 @@ def check_production(config: dict) -> None:
         problems.append("STRIPE_API_BASE must be unset in production (it points the SDK away from Stripe)")
     if problems:
         raise ConfigurationError("; ".join(problems))
+
+
+# A secret worth the name: long, many distinct characters, not one chunk over and over ("abcabc…", a
+# uuid twice), and hardly any of it guessable by zxcvbn (words, keyboard walks, sequences, dates).
+# zxcvbn prices an unknown character at 10 guesses, so a random key scores about 10^length: random hex
+# keys of 32 characters scored at least 10^28.3 in 1,500 tries, a phrase such as
+# "my-wallet-secret-key-for-production" 10^23.4. zxcvbn reads at most 72 characters.
+MIN_SECRET_LENGTH = 32
+MIN_GUESSES_LOG10_PER_CHARACTER = 0.75
+
+
+def weak_secret(secret: str) -> bool:
+    if len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 8:
+        return True
+    if re.fullmatch(rf"(.+?)\1+.{{0,{len(secret) // 3}}}", secret, re.DOTALL):
+        return True  # a repeated unit, allowing a short tail: "Tr0ub4dor&3-Tr0ub4dor&3-Tr0ub4dor&3"
+    checked = min(len(secret), MAX_LENGTH)
+    return estimate(secret)["guesses_log10"] < MIN_GUESSES_LOG10_PER_CHARACTER * checked

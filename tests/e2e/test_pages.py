@@ -84,7 +84,7 @@ def test_profile_opens_a_second_wallet_and_errors_stay_calm(phone, screenshot):
     screenshot(page, "not-found")
 
     page.get_by_role("link", name="Profile").last.click()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()  # not "Sign out everywhere"
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     screenshot(page, "login")
 

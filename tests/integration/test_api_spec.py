@@ -260,6 +260,11 @@ SCENARIOS = {
         "refresh_token": new_pair(w)["refresh_token"]})],
     ("post", "/auth/logout", "401"): lambda w: [w.client.post("/api/v1/auth/logout", json={"refresh_token": "x"})],
     ("post", "/auth/logout", "422"): lambda w: [w.client.post("/api/v1/auth/logout", data="{")],
+    ("post", "/auth/password", "200"): lambda w: [w.wallets.user().post("/auth/password", json={
+        "current_password": PASSWORD, "new_password": "pelican-marmalade-orbit"})],
+    ("post", "/auth/password", "422"): lambda w: [
+        w.alice.post("/auth/password", json={}),
+        w.alice.post("/auth/password", json={"current_password": "not-it-at-all", "new_password": "password1234"})],
     ("get", "/wallets", "200"): lambda w: [w.alice.get("/wallets")],
     ("post", "/wallets", "201"): lambda w: [w.alice.post("/wallets", json={"currency": "JPY"})],
     ("post", "/wallets", "422"): lambda w: [w.alice.post("/wallets", json={"currency": "ZZZ"}),

@@ -97,14 +97,15 @@ def idempotency_key(body: dict) -> object:
 
 
 def login_required(view):
-    """Bearer JWT access token → g.user_id; anything else is 401."""
+    """Bearer JWT access token → g.user_id; anything else, or a token from before the user's last password
+    change or "sign out everywhere", is 401."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
-        g.user_id = tokens.verify_access(current_app.config, token.strip())
+        g.user_id = tokens.check_access(new_uow(), token=token.strip())
         return view(*args, **kwargs)
 
     return wrapper

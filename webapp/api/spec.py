@@ -59,8 +59,10 @@ def path_id(name: str, what: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": UUID, "description": f"The {what} id."}
 
 
-UNAUTHORIZED = {"401": failure("No bearer token, or one that is invalid, expired, of the wrong type or "
-                               "signed with another key or algorithm.", "UNAUTHORIZED")}
+UNAUTHORIZED = {"401": failure("No bearer token, or one that is invalid, expired, of the wrong type, signed "
+                               "with another key or algorithm, for another issuer or audience, or issued "
+                               "before the account's last password change, reset or sign-out everywhere.",
+                               "UNAUTHORIZED")}
 TOO_LARGE = {"413": failure("The body is over 64 KiB (API_MAX_JSON_BYTES).", "VALIDATION_ERROR")}
 RATE_LIMITED = {"429": failure("Too many requests; retry after the number of seconds in Retry-After.",
                                "RATE_LIMITED", headers={"Retry-After": {"schema": {"type": "integer"}}})}
@@ -155,8 +157,8 @@ def auth_paths() -> dict:
         "/auth/login": {"post": operation(
             "login", "Exchange email and password for a token pair.",
             {"200": success("Signed in.", ref("TokenPair")),
-             "401": failure("Wrong email or password, or the account is locked after repeated failures.",
-                            "UNAUTHORIZED"),
+             "401": failure("Wrong email or password, no such account, or this email blocked from this "
+                            "client address after repeated failures: one answer for all three.", "UNAUTHORIZED"),
              **TOO_LARGE, **invalid("missing fields or a body that is not a JSON object."), **RATE_LIMITED},
             public=True, tag="auth", request=body(obj(credentials)))},
         "/auth/refresh": {"post": operation(
@@ -171,6 +173,16 @@ def auth_paths() -> dict:
              "401": failure("Unknown refresh token.", "UNAUTHORIZED"),
              **TOO_LARGE, **invalid("a body that is not a JSON object.")},
             public=True, tag="auth", request=refresh)},
+        "/auth/password": {"post": operation(
+            "changePassword", "Change the password; the current one is required. Every access and refresh "
+            "token and web session of the account ends, this caller's too: the answer is a fresh pair.",
+            {"200": success("Changed; carry on with the new pair.", ref("TokenPair")),
+             **UNAUTHORIZED, **TOO_LARGE,
+             **invalid("missing fields, a wrong `current_password`, or a `new_password` too short or too easy "
+                       "to guess (common, breached, or built from your email or phone; the reason is the "
+                       "message)."), **RATE_LIMITED},
+            tag="auth", request=body(obj({"current_password": {"type": "string"},
+                                          "new_password": {"type": "string", "minLength": 10}})))},
     }
 
 

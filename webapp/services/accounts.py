@@ -1,26 +1,30 @@
-"""Sign-up and login: Argon2id hashes, E.164 phones, lockout after repeated failures, all audited."""
+"""Sign-up and login: Argon2id hashes, E.164 phones, strong new passwords, failed logins blocked per email
+and client address (services/login_guard.py), all audited."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import UnitOfWork, retry_on_conflict
-from webapp.errors import AccountLocked, FieldErrors, Unauthorized, ValidationError
+from webapp.errors import FieldErrors, Unauthorized, ValidationError
 from webapp.models import User
-from webapp.models.base import utcnow
-from webapp.services import audit, wallets
+from webapp.services import audit, login_guard, wallets
+from webapp.strength import estimate, uses_own_details
 
 hasher = PasswordHasher()  # argon2id with the library's current recommended cost
-_DUMMY_HASH = hasher.hash("timing-equalizer")  # verified against for unknown emails, so timing leaks nothing
+_DUMMY_HASH = hasher.hash("timing-equalizer")  # verified against when no real check is due: same time
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 10
+MIN_SCORE = 3  # zxcvbn's "safely unguessable" (~10^8 guesses and up): below it, the password is refused
+# Unknown email, wrong password and a blocked (email, address) pair all get this, in about the same time.
+LOGIN_REFUSED = ("Email or password is incorrect. After several failed attempts, signing in from here "
+                 "pauses for a while.")
 
 
 def normalize_email(raw: object) -> str:
@@ -41,10 +45,23 @@ def normalize_phone(raw: object, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def check_password(raw: object) -> str:
+def check_password(raw: object, *, user_inputs: tuple[str | None, ...] = ()) -> str:
+    """A new password: long enough, and not guessable by zxcvbn from common and breached-password lists,
+    words, patterns, or the person's own email and phone (`user_inputs`). The reason is the message."""
     if not isinstance(raw, str) or len(raw) < MIN_PASSWORD or len(raw) > 1024:
         raise ValidationError.field("password", f"Use at least {MIN_PASSWORD} characters.")
+    result = estimate(raw, tuple(value for value in user_inputs if value))
+    if result["score"] < MIN_SCORE:
+        raise ValidationError.field("password", _weakness(result))
     return raw
+
+
+def _weakness(result: dict) -> str:
+    if result["feedback"]["warning"]:
+        return f"{result['feedback']['warning']} Choose a harder one."
+    if uses_own_details(result):
+        return "Don't build your password from your email or phone number."
+    return "This password is too easy to guess. Add another word or two; uncommon words are better."
 
 
 @retry_on_conflict
@@ -52,7 +69,7 @@ def register(uow: UnitOfWork, *, email: object, password: object, phone: object)
     problems = FieldErrors()
     email = problems.check("email", normalize_email, email)
     phone = problems.check("phone", normalize_phone, phone, uow.config.get("DEFAULT_PHONE_REGION", "US"))
-    problems.check("password", check_password, password)
+    problems.check("password", check_password, password, user_inputs=(email, phone))
     problems.raise_any()
     password_hash = hasher.hash(password)
     with uow:
@@ -77,51 +94,60 @@ def register(uow: UnitOfWork, *, email: object, password: object, phone: object)
     return user
 
 
-@retry_on_conflict
-def authenticate(uow: UnitOfWork, *, email: object, password: object) -> User:
-    """Return the user, or raise Unauthorized. The failure counter commits even though we raise."""
-    email = email.strip().lower() if isinstance(email, str) else ""
-    password = password if isinstance(password, str) else ""
+def authenticate(uow: UnitOfWork, *, email: object, password: object, client_address: str) -> User:
+    """Return the user, or raise Unauthorized. The password is checked outside any transaction (Argon2
+    takes ~50 ms); when there is no account or the pair is blocked, a dummy hash takes its place."""
+    email, password = _login_email(email), password if isinstance(password, str) else ""
+    key = login_guard.key_for(email, client_address)
     with uow:
-        user = uow.session.scalar(select(User).where(User.email == email).with_for_update())
-        if user is None:
-            _verify(_DUMMY_HASH, password)
-            audit.append(uow, stream=audit.SYSTEM, event="login_failed", data={"reason": "unknown_email"})
+        user = uow.session.scalar(select(User).where(User.email == email))
+        blocked = login_guard.is_blocked(uow, key)
+    real = user is not None and not blocked
+    verified = verify_password(user.password_hash if real else _DUMMY_HASH, password) and real
+    return _settle(uow, user=user, key=key, verified=verified, password=password, address=client_address)
+
+
+@retry_on_conflict
+def _settle(uow: UnitOfWork, *, user: User | None, key: str, verified: bool, password: str, address: str) -> User:
+    """Record the attempt under the pair's row lock; the failure and its audit commit even though we raise."""
+    with uow:
+        row = login_guard.locked_row(uow, key)
+        stream = audit.user_stream(user.id) if user is not None else audit.SYSTEM
+        actor_id = user.id if user is not None else None
+        until = None
+        if login_guard.blocked(row):
+            reason = "locked"
+        elif verified:
+            login_guard.clear(uow, key)
+            if hasher.check_needs_rehash(user.password_hash):
+                uow.session.execute(update(User).where(User.id == user.id).values(password_hash=hasher.hash(password)))
+            audit.append(uow, stream=stream, event="login", actor_id=actor_id)
             uow.commit()
-            raise Unauthorized("Email or password is incorrect.")
-        if user.locked_until and user.locked_until > utcnow():
-            audit.append(uow, stream=audit.user_stream(user.id), event="login_failed", actor_id=user.id,
-                         data={"reason": "locked"})
-            uow.commit()
-            raise AccountLocked()
-        if not _verify(user.password_hash, password):
-            _record_failure(uow, user)
-            uow.commit()
-            raise Unauthorized("Email or password is incorrect.")
-        user.failed_logins, user.locked_until = 0, None
-        if hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(password)
-        audit.append(uow, stream=audit.user_stream(user.id), event="login", actor_id=user.id)
+            return user
+        else:
+            reason = "password" if user is not None else "unknown_email"
+            until = login_guard.record_failure(uow, key, row)
+        audit.append(uow, stream=stream, event="login_failed", actor_id=actor_id, data={"reason": reason})
+        if until is not None:
+            audit.append(uow, stream=stream, event="lockout", actor_id=actor_id,
+                         data={"until": until.isoformat(), "address": address})
         uow.commit()
-    return user
+    raise Unauthorized(LOGIN_REFUSED)
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _login_email(raw: object) -> str:
+    """The email as sign-up stored it; a malformed one is looked up (and counted) as typed, and finds no one."""
+    try:
+        return normalize_email(raw)
+    except ValidationError:
+        return raw.strip().lower() if isinstance(raw, str) else ""
+
+
+def verify_password(password_hash: str, password: str) -> bool:
     try:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _record_failure(uow: UnitOfWork, user: User) -> None:
-    user.failed_logins += 1
-    stream = audit.user_stream(user.id)
-    audit.append(uow, stream=stream, event="login_failed", actor_id=user.id, data={"reason": "password"})
-    if user.failed_logins >= uow.config.get("LOGIN_MAX_FAILURES", 5):
-        user.failed_logins = 0
-        user.locked_until = utcnow() + timedelta(seconds=uow.config.get("LOGIN_LOCKOUT_SECONDS", 900))
-        audit.append(uow, stream=stream, event="lockout", actor_id=user.id,
-                     data={"until": user.locked_until.isoformat()})
 
 
 def get_user(uow: UnitOfWork, user_id: str) -> User | None:

@@ -12,6 +12,7 @@ from webapp.web import (  # noqa: E402,F401  (the modules register their routes,
     history,
     password_reset,
     profile,
+    security,
     send,
     session,
 )

@@ -4,20 +4,22 @@ only carry the form to it and the messages back."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from webapp.errors import DomainError, ValidationError
-from webapp.extensions import limiter, new_uow
+from webapp.extensions import account_and_address_key, address_key, client_address, limiter, new_uow
 from webapp.services import accounts
 from webapp.web import bp
 from webapp.web.forms import FORM, errors_for, redirect_back, restore, safe_next, text
-from webapp.web.session import WebUser
+from webapp.web.session import sign_in, sign_out
 
-AUTH_LIMIT = "10 per minute"
+AUTH_LIMIT = "10 per minute"  # per account and client address together
+ADDRESS_LIMIT = "60 per minute;600 per hour"  # per client address, whatever the account
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(AUTH_LIMIT, key_func=account_and_address_key, methods=["POST"])
+@limiter.limit(ADDRESS_LIMIT, key_func=address_key, methods=["POST"])
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
@@ -30,13 +32,14 @@ def signup():
                                  password=request.form.get("password", ""))
     except ValidationError as error:
         return redirect_back("signup", url_for("web.signup"), values, errors_for(error))
-    login_user(WebUser.of(user))
+    sign_in(user)
     flash("Welcome! Your wallet is ready.", "success")
     return redirect(url_for("web.dashboard"), 303)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(AUTH_LIMIT, key_func=account_and_address_key, methods=["POST"])
+@limiter.limit(ADDRESS_LIMIT, key_func=address_key, methods=["POST"])
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -46,16 +49,17 @@ def login():
         return render_template("auth/login.html", values=values, errors=errors, next_url=next_url)
     values = {"email": text("email", 254)}
     try:
-        user = accounts.authenticate(new_uow(), email=values["email"], password=request.form.get("password", ""))
-    except DomainError as error:  # Unauthorized and AccountLocked say the same thing on purpose
+        user = accounts.authenticate(new_uow(), email=values["email"], password=request.form.get("password", ""),
+                                     client_address=client_address())
+    except DomainError as error:  # unknown, wrong and blocked say the same thing on purpose
         return redirect_back("login", url_for("web.login", next=next_url), values, {FORM: error.message})
-    login_user(WebUser.of(user))
+    sign_in(user)
     return redirect(next_url or url_for("web.dashboard"), 303)
 
 
 @bp.post("/logout")
 def logout():
     """A POST with a CSRF token: a GET link could sign people out from any other site."""
-    logout_user()
+    sign_out()
     flash("You have signed out.", "info")
     return redirect(url_for("web.login"), 303)

@@ -27,8 +27,10 @@ def profile():
     user = accounts.get_user(new_uow(), current_user.id)
     mine = wallets.list_wallets(new_uow(), user_id=current_user.id)
     _, errors = restore("open-wallet", {})
+    _, password_errors = restore("password", {})  # the change-password form (web/security.py)
     choices = currency_choices({w.currency for w in mine})
-    return render_template("profile/page.html", user=user, wallets=mine, choices=choices, errors=errors)
+    return render_template("profile/page.html", user=user, wallets=mine, choices=choices, errors=errors,
+                           password_errors=password_errors)
 
 
 @bp.post("/profile/wallets")
