@@ -4,7 +4,9 @@ and client address (services/login_guard.py), all audited."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
+import idna
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import FieldErrors, Unauthorized, ValidationError
 from webapp.models import User
-from webapp.services import audit, login_guard, wallets
+from webapp.models.base import utcnow
+from webapp.services import audit, login_guard, profiles, verification, wallets
 from webapp.strength import estimate, uses_own_details
 
 hasher = PasswordHasher()  # argon2id with the library's current recommended cost
@@ -28,8 +31,21 @@ LOGIN_REFUSED = ("Email or password is incorrect. After several failed attempts,
 
 
 def normalize_email(raw: object) -> str:
-    email = raw.strip().lower() if isinstance(raw, str) else ""
-    if len(email) > 254 or not EMAIL_RE.match(email):
+    """The one spelling of an address that is stored and compared (byte for byte, under the binary
+    collation): the domain lower-cased and IDNA-encoded ("Bücher.DE" → "xn--bcher-kva.de"), so a domain
+    typed in Unicode or in punycode is one domain; the local part in Unicode NFC, so a composed "é" and
+    "e" + combining accent are one letter. The local part is also lower-cased: RFC 5321 lets a mail
+    server tell "Jose" from "jose", but people type their address in any case, and every existing
+    account is stored lower-cased. Accents are kept: "jóse" and "jose" are two people."""
+    local, at, domain = raw.strip().rpartition("@") if isinstance(raw, str) else ("", "", "")
+    local = unicodedata.normalize("NFC", local.lower())  # after lower(): "İ".lower() is not NFC
+    try:
+        # uts46 maps the domain as browsers do (case, full-width letters) before encoding it
+        domain = idna.encode(domain, uts46=True).decode("ascii") if at and not domain.endswith(".") else ""
+    except UnicodeError:  # idna.IDNAError and the codec's own errors
+        domain = ""
+    email = f"{local}@{domain}"
+    if not domain or len(email) > 254 or not EMAIL_RE.match(email):
         raise ValidationError.field("email", "Enter a valid email address.")
     return email
 
@@ -65,11 +81,16 @@ def _weakness(result: dict) -> str:
 
 
 @retry_on_conflict
-def register(uow: UnitOfWork, *, email: object, password: object, phone: object) -> User:
+def register(uow: UnitOfWork, *, email: object, password: object, phone: object, display_name: object = None,
+             verified: bool = False) -> User:
+    """A new account with a wallet. Its email and phone find it for senders only once confirmed, so the
+    confirmation link is mailed after commit; `verified` is for operators who vouch for both contacts
+    (`ewallet dev`'s demo users, `ewallet create-admin`): confirmed at once, nothing mailed."""
     problems = FieldErrors()
     email = problems.check("email", normalize_email, email)
     phone = problems.check("phone", normalize_phone, phone, uow.config.get("DEFAULT_PHONE_REGION", "US"))
     problems.check("password", check_password, password, user_inputs=(email, phone))
+    name = problems.check("display_name", profiles.check_display_name, display_name)
     problems.raise_any()
     password_hash = hasher.hash(password)
     with uow:
@@ -80,7 +101,9 @@ def register(uow: UnitOfWork, *, email: object, password: object, phone: object)
                 if getattr(other, field) == value:
                     problems.add(field, f"This {field} is already registered.")
         problems.raise_any()
-        user = User(email=email, phone=phone, password_hash=password_hash)
+        confirmed = utcnow() if verified else None
+        user = User(email=email, phone=phone, password_hash=password_hash, display_name=name,
+                    email_verified_at=confirmed, phone_verified_at=confirmed)
         uow.session.add(user)
         try:
             uow.session.flush()
@@ -90,6 +113,8 @@ def register(uow: UnitOfWork, *, email: object, password: object, phone: object)
         audit.open_stream(uow, audit.user_stream(user.id))
         wallets.open_wallet_in_uow(uow, user_id=user.id, currency=uow.config.get("DEFAULT_CURRENCY", "USD"))
         audit.append(uow, stream=audit.user_stream(user.id), event="register", actor_id=user.id)
+        if not verified:
+            verification.after_signup(uow, user_id=user.id)
         uow.commit()
     return user
 

@@ -9,6 +9,7 @@ from webapp.errors import NotFound, ValidationError
 from webapp.models import Transaction, User, Wallet
 from webapp.money import Money
 from webapp.services import audit, history, ledger, limits, wallets
+from webapp.services.accounts import normalize_email
 
 
 @retry_on_conflict
@@ -18,7 +19,7 @@ def credit(uow: UnitOfWork, *, email: str, amount: Money, reason: str, actor: st
     if not reason.strip():
         raise ValidationError.field("reason", "Say why this adjustment is made.")
     with uow:
-        user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+        user = uow.session.scalar(select(User).where(User.email == normalize_email(email)))
         if user is None:
             raise NotFound(f"No user with email {email}.")
         wallet = uow.session.scalar(
