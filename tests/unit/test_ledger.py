@@ -8,7 +8,7 @@ from webapp.services import accounts, ledger, reconciliation
 
 
 def _user_wallet(uow, email="a@example.com", phone="+14155550100"):
-    user = accounts.register(uow, email=email, password="long-enough-pass", phone=phone)
+    user = accounts.register(uow, email=email, password="long-enough-pass", phone=phone, verified=True)
     with uow:
         return uow.session.scalar(select(Wallet).where(Wallet.user_id == user.id))
 

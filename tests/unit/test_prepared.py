@@ -23,7 +23,8 @@ _KEY = Prepared(insert(IdempotencyKey.__table__))
 
 @pytest.fixture()
 def wallet_id(uow):
-    user = accounts.register(uow, email="p@example.com", password="long-enough-pass", phone="+14155550109")
+    user = accounts.register(uow, email="p@example.com", password="long-enough-pass", phone="+14155550109",
+                             verified=True)
     with uow:
         return uow.session.scalar(select(Wallet.id).where(Wallet.user_id == user.id))
 

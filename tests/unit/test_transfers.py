@@ -22,8 +22,10 @@ from webapp.services.transfers import Recipient
 
 @pytest.fixture()
 def alice_and_bob(uow):
-    alice = accounts.register(uow, email="alice@example.com", password="long-enough-pass", phone="+14155550100")
-    bob = accounts.register(uow, email="bob@example.com", password="long-enough-pass", phone="+14155550101")
+    alice = accounts.register(uow, email="alice@example.com", password="long-enough-pass", phone="+14155550100",
+                              verified=True)
+    bob = accounts.register(uow, email="bob@example.com", password="long-enough-pass", phone="+14155550101",
+                            verified=True)
     adjustments.credit(uow, email="alice@example.com", amount=Money(10_000, "USD"), reason="opening balance")
     with uow:
         wallets = {w.user_id: w.id for w in uow.session.scalars(select(Wallet))}
