@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 
 from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -34,13 +35,34 @@ def json_body() -> dict:
     if len(request.get_data(cache=True)) > limit:
         raise RequestEntityTooLarge()
     try:
-        body = request.get_json(silent=True)
-    except RecursionError:
+        body = json.loads(request.get_data(cache=True), object_pairs_hook=_unique_keys) if request.is_json else None
+    except DuplicateKey as duplicate:
+        raise ValidationError.field(duplicate.name, "Send this field only once.") from None
+    except (ValueError, RecursionError):  # malformed JSON (JSONDecodeError, bad UTF-8) or nested too deep
         body = None
     if not isinstance(body, dict):
         raise ValidationError("Send a JSON object in the request body.", details={"fields": {}})
     if not _encodable(body):
         raise ValidationError("Text in the request body must be valid Unicode.", details={"fields": {}})
+    return body
+
+
+class DuplicateKey(ValueError):
+    """A JSON object in the body names this key twice."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """Every JSON object in the body, at any depth, with each key once. The standard decoder keeps the
+    last of two equal keys; another parser in front of us (a proxy, a gateway, an audit log) may keep the
+    first, so {"amount": 1, "amount": 200} would mean two things. It means nothing: a field error."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        names = [name for name, _ in pairs]
+        raise DuplicateKey(next(name for index, name in enumerate(names) if name in names[:index]))
     return body
 
 
