@@ -91,7 +91,7 @@ def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int
 
 # Both wallets and their holders: the app's one read before it locks anything.
 _READ_PARTIES = (
-    "SELECT w.id, w.currency, u.id, u.email, u.phone, u.kyc_status, u.is_frozen"
+    "SELECT w.id, w.currency, u.id, u.email, u.phone, u.kyc_status, u.is_frozen, u.display_name"
     " FROM wallets w JOIN users u ON u.id = w.user_id WHERE w.id IN (%s, %s)"
 )
 # Both caches in one statement, as ledger._write_wallets: balance and reserved by delta, today's sent total
@@ -106,9 +106,11 @@ _WRITE_WALLETS = (
 
 
 def _party(row) -> str:
-    wallet_id, user_id, email, phone = row[0], row[2], row[3], row[4]
-    return json.dumps({"type": "user", "user_id": user_id, "wallet_id": wallet_id, "email": email,
-                       "phone": f"{phone[:3]}•••{phone[-2:]}"})
+    """As Party.shown_to for a recipient named by wallet id: a name and a masked email, never the email."""
+    wallet_id, user_id, email, phone, name = row[0], row[2], row[3], row[4], row[7]
+    local, _, domain = email.partition("@")
+    return json.dumps({"type": "user", "user_id": user_id, "wallet_id": wallet_id, "name": name or "E-Wallet user",
+                       "email": f"{local[:1]}•••@{domain}", "phone": f"{phone[:3]}•••{phone[-2:]}"})
 
 
 def _audit(cursor, sender, recipient, amount: int, entry_id: str, now: datetime) -> None:

@@ -128,12 +128,15 @@ class Wallets:
     def __init__(self, app, client):
         self.app, self.client = app, client
 
-    def user(self, *, balance: int = 0, currency: str = "USD", kyc: str = "unverified", prefix: str = "user"):
+    def user(self, *, balance: int = 0, currency: str = "USD", kyc: str = "unverified", prefix: str = "user",
+             verified: bool = True, name: str | None = None):
+        """`verified`: email and phone confirmed, so others can pay this user by either (as every test
+        user could before confirmation existed); False is a fresh sign-up, its link mailed."""
         from webapp.models import User
 
         with self.app.app_context():
             user = accounts.register(new_uow(), email=unique_email(prefix), password=PASSWORD,
-                                     phone=unique_phone())
+                                     phone=unique_phone(), display_name=name, verified=verified)
             if kyc != "unverified":
                 with new_uow() as uow:
                     uow.session.get(User, user.id).kyc_status = kyc

@@ -86,6 +86,11 @@ def from_environment() -> dict:
         # and a request's Host header is the attacker's to choose). Unset: the request's host, else loopback.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
         "PASSWORD_RESET_TTL": _int("PASSWORD_RESET_TTL", 3600),  # seconds a reset link stays usable
+        "EMAIL_VERIFY_TTL": _int("EMAIL_VERIFY_TTL", 24 * 3600),  # seconds an email confirmation link works
+        "PHONE_CODE_TTL": _int("PHONE_CODE_TTL", 600),  # seconds a texted confirmation code works
+        # "sandbox" prints texts (never in production) and keeps them for tests; "package.module:Class" is
+        # a real gateway, called as Class(config).send(to, text) (webapp/providers/sms.py).
+        "SMS_PROVIDER": os.environ.get("SMS_PROVIDER", "sandbox"),
         "JOB_QUEUE": os.environ.get("JOB_QUEUE", "default"),  # the RQ queue; lets deployments share a Redis
         # /metrics answers only "Authorization: Bearer <token>"; unset, it is a 404 (not public by default).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),

@@ -20,9 +20,9 @@ from webapp.money import Money
 from webapp.services import accounts, adjustments
 
 DEMO_USERS = (
-    # email, password, phone, opening balance in minor units (USD)
-    ("alice@example.com", "alice-wallet-demo", "+14155550101", 50_000),
-    ("bob@example.com", "bob-wallet-demo", "+14155550102", 25_000),
+    # email, password, phone, opening balance in minor units (USD), display name
+    ("alice@example.com", "alice-wallet-demo", "+14155550101", 50_000, "Alice Demo"),
+    ("bob@example.com", "bob-wallet-demo", "+14155550102", 25_000, "Bob Demo"),
 )
 
 
@@ -33,8 +33,8 @@ def run(app: Flask, *, port: int, seed: bool) -> None:
     upgrade(url)
     if seed:
         seed_demo_users()
-        click.echo("\nDemo users (USD wallets, identity verified):")
-        for email, password, phone, _ in DEMO_USERS:
+        click.echo("\nDemo users (USD wallets; identity, email and phone verified):")
+        for email, password, phone, *_ in DEMO_USERS:
             click.echo(f"  {email:<20} password: {password:<18} phone: {phone}")
     with local_stripe(app.config, port) as stripe_settings:
         # The CSP is built from the Stripe settings when an app is made, so localstripe gets an app of its own.
@@ -45,11 +45,13 @@ def run(app: Flask, *, port: int, seed: bool) -> None:
 
 
 def seed_demo_users() -> None:
-    for email, password, phone, opening in DEMO_USERS:
+    for email, password, phone, opening, name in DEMO_USERS:
         with new_uow() as uow:
             if uow.session.scalar(select(User).where(User.email == email)):
                 continue
-        user = accounts.register(new_uow(), email=email, password=password, phone=phone)
+        # Verified at once: they can receive money by email or phone without a mailed link or a text.
+        user = accounts.register(new_uow(), email=email, password=password, phone=phone, display_name=name,
+                                 verified=True)
         with new_uow() as uow:
             uow.session.get(User, user.id).kyc_status = "verified"
             uow.commit()

@@ -19,7 +19,7 @@ def register():
     body = json_body()
     require_fields(body, "email", "password", "phone")
     user = accounts.register(new_uow(), email=body.get("email"), password=body.get("password"),
-                             phone=body.get("phone"))
+                             phone=body.get("phone"), display_name=body.get("display_name"))
     pair = tokens.start_session(new_uow(), user=user)
     return ok({"user": serializers.user(user), **pair}, 201)
 

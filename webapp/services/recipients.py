@@ -12,11 +12,12 @@ from sqlalchemy import and_, select
 from webapp.db import UnitOfWork, numbered, numbered_in
 from webapp.errors import CurrencyMismatch, NotFound, ValidationError
 from webapp.models import User, Wallet
-from webapp.models.users import mask_phone
+from webapp.models.users import mask_email, mask_phone
 from webapp.prepared import Prepared
 from webapp.services.accounts import normalize_email, normalize_phone
 
 RECIPIENT_KINDS = ("wallet_id", "user_id", "email", "phone")
+ANONYMOUS = "E-Wallet user"  # what someone who chose no display name is called where their email is hidden
 _wallets, _users = Wallet.__table__, User.__table__
 
 
@@ -44,17 +45,29 @@ class Party:
     phone: str
     kyc_status: str
     is_frozen: bool
+    display_name: str | None
 
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    def shown_to(self, typed: Recipient | None = None) -> dict:
+        """How this person appears to the other side: on the review step, in the API's `counterparty` and
+        on receipts. The full email only when the viewer typed it (`typed` is how they named this person);
+        otherwise a masked one, so a phone number, wallet id or payment never reveals someone's address.
+        `name` is what to call them: their display name, else the email typed, else "E-Wallet user"."""
+        typed_email = typed is not None and typed.kind == "email"
+        email = self.email if typed_email else mask_email(self.email)
+        return {"type": "user", "user_id": self.user_id, "wallet_id": self.wallet_id,
+                "name": self.display_name or (email if typed_email else ANONYMOUS), "email": email,
+                "phone": self.masked_phone}
 
 
 @functools.cache
 def _parties(count: int) -> Prepared:
     return Prepared(
         select(_wallets.c.id, _wallets.c.currency, _users.c.id, _users.c.email, _users.c.phone,
-               _users.c.kyc_status, _users.c.is_frozen)
+               _users.c.kyc_status, _users.c.is_frozen, _users.c.display_name)
         .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
         .where(numbered_in(_wallets.c.id, count))
     )
@@ -103,10 +116,14 @@ def wallet_id_for(uow: UnitOfWork, to: Recipient, currency: str) -> str:
 
 
 def _person(uow: UnitOfWork, to: Recipient):
+    """Who `to` names. An email or phone finds only someone who confirmed it (services/verification.py):
+    until then it matches nobody, with the same NOT_FOUND as a stranger's, so a sender learns neither
+    that the account exists nor whether it is confirmed."""
     if to.kind == "user_id":
         return _users.c.id == to.value
     if to.kind == "email":
-        return _users.c.email == normalize_email(to.value)
+        return and_(_users.c.email == normalize_email(to.value), _users.c.email_verified_at.is_not(None))
     if to.kind == "phone":
-        return _users.c.phone == normalize_phone(to.value, uow.config.get("DEFAULT_PHONE_REGION", "US"))
+        phone = normalize_phone(to.value, uow.config.get("DEFAULT_PHONE_REGION", "US"))
+        return and_(_users.c.phone == phone, _users.c.phone_verified_at.is_not(None))
     raise ValidationError.field("recipient", "Choose who to send to.")

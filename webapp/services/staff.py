@@ -12,7 +12,9 @@ from webapp.services import accounts, audit
 def make_admin(uow: UnitOfWork, *, email: str, password: str, phone: str) -> User:
     with uow:
         existing = uow.session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
-    user = existing or accounts.register(uow, email=email, password=password, phone=phone)
+    # An operator typed these contacts: a new admin starts with them confirmed (no link, no code). An
+    # existing user keeps whatever they confirmed themselves.
+    user = existing or accounts.register(uow, email=email, password=password, phone=phone, verified=True)
     with uow:
         user = uow.session.get(User, user.id, with_for_update=True)
         user.role = "admin"

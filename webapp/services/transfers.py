@@ -81,10 +81,10 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
     meta = {"note": note} if note else {}
     debit = history.new_record(id=debit_id, wallet_id=source.wallet_id, user_id=sender_id, kind="transfer",
                                direction="debit", amount=amount.amount, currency=amount.currency,
-                               counterparty=_party(target), meta=meta, journal_entry_id=entry_id)
+                               counterparty=target.shown_to(to), meta=meta, journal_entry_id=entry_id)
     credit = history.new_record(wallet_id=target.wallet_id, user_id=target.user_id, kind="transfer",
                                 direction="credit", amount=amount.amount, currency=amount.currency,
-                                counterparty=_party(source), meta=meta, journal_entry_id=entry_id,
+                                counterparty=source.shown_to(), meta=meta, journal_entry_id=entry_id,
                                 created_at=debit["created_at"])
     history.record(uow, [debit, credit])
     notices.after_transfer(uow, credit_id=credit["id"])  # only a new transfer gets here, never a replay
@@ -107,8 +107,3 @@ def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[Party, Party]:
         raise AccountFrozen()
     limits.check_transfer(uow, source, amount)
     return source, target
-
-
-def _party(party: Party) -> dict:
-    return {"type": "user", "user_id": party.user_id, "wallet_id": party.wallet_id, "email": party.email,
-            "phone": party.masked_phone}

@@ -24,16 +24,17 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
     if request.method == "GET":
-        values, errors = restore("signup", {"email": "", "phone": ""})
+        values, errors = restore("signup", {"display_name": "", "email": "", "phone": ""})
         return render_template("auth/signup.html", values=values, errors=errors)
-    values = {"email": text("email", 254), "phone": text("phone", 32)}
+    values = {"display_name": text("display_name", 200), "email": text("email", 254), "phone": text("phone", 32)}
     try:
         user = accounts.register(new_uow(), email=values["email"], phone=values["phone"],
-                                 password=request.form.get("password", ""))
+                                 password=request.form.get("password", ""), display_name=values["display_name"])
     except ValidationError as error:
         return redirect_back("signup", url_for("web.signup"), values, errors_for(error))
     sign_in(user)
-    flash("Welcome! Your wallet is ready.", "success")
+    flash(f"Welcome! Your wallet is ready. We sent a link to {user.email}: open it to confirm your email, so "
+          "people can send you money by typing it.", "success")
     return redirect(url_for("web.dashboard"), 303)
 
 

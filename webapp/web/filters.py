@@ -57,9 +57,10 @@ def currency_symbol(code: str) -> str:
 
 @bp.app_template_filter("party")
 def party(tx) -> str:
-    """Who was on the other side of a transaction, in the words a user recognises."""
+    """Who was on the other side of a transaction, in the words a user recognises: the name the transfer
+    recorded for them (services/recipients.py, Party.shown_to); rows from before names, their email."""
     other = tx.counterparty or {}
-    return other.get("email") or other.get("name") or other.get("phone") or "E-Wallet"
+    return other.get("name") or other.get("email") or other.get("phone") or "E-Wallet"
 
 
 @bp.app_template_filter("email")

@@ -96,23 +96,31 @@ def send_confirm(draft_id: str):
                                 to=parsed.to, amount=parsed.amount, idempotency_key=draft.key, note=parsed.note)
     except DomainError as error:
         return _back_to_form(form, error, draft)
-    flash(f"Sent {parsed.amount.format()} to {tx.counterparty.get('email', form.to)}.", "success")
+    flash(f"Sent {parsed.amount.format()} to {tx.counterparty.get('name') or form.to}.", "success")
     return redirect(url_for("web.transaction_detail", transaction_id=tx.id), 303)
+
+
+@bp.post("/send/check/to")
+@login_required
+@limiter.limit(MONEY_LIMIT)
+def send_check_to():
+    """Inline check of the recipient, for HTMX: only the message, or nothing. It looks people up, so it is
+    limited per user like sending itself: otherwise it would answer "who has this email or number?" as
+    fast as anyone could ask. An empty field is not nagged about until the form is submitted."""
+    form = SendForm.from_request()
+    message = (check_recipient(form.to) or _recipient_problem(form)) if form.to else None
+    return str(escape(message or ""))
 
 
 @bp.post("/send/check/<field>")
 @login_required
 @limiter.limit(CHECK_LIMIT)
 def send_check(field: str):
-    """Inline validation for HTMX: the response is only the message for that field, or nothing. An empty
-    field is not nagged about until the form is submitted."""
+    """Inline validation of the other fields for HTMX, the same way (see send_check_to)."""
     form = SendForm.from_request()
-    if field == "amount":
-        _, message = check_amount(form.amount, chosen_wallet(form, _mine())) if form.amount else (None, None)
-    elif field == "to":
-        message = (check_recipient(form.to) or _recipient_problem(form)) if form.to else None
-    else:
+    if field != "amount":
         abort(404)
+    _, message = check_amount(form.amount, chosen_wallet(form, _mine())) if form.amount else (None, None)
     return str(escape(message or ""))
 
 
