@@ -96,11 +96,16 @@ def credit(email: str, amount: int, currency: str, reason: str):
 
 
 @cli.command("reconcile")
+@click.option("--stripe", "with_stripe", is_flag=True, help="Also check card deposits against Stripe.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="With --stripe: PaymentIntents created from this UTC date or time (default: 7 days ago).")
 @with_appcontext
-def reconcile():
-    """Check every wallet against the ledger and the global zero sum; exit 1 on any drift."""
+def reconcile(with_stripe: bool, since):
+    """Check every wallet against the ledger and the global zero sum (and, with --stripe, card deposits
+    against Stripe's PaymentIntents); exit 1 on any drift."""
     from webapp.services import reconciliation
 
+    stripe_ok = _reconcile_stripe(since) if with_stripe else True
     report = reconciliation.reconcile(new_uow())
     click.echo(f"wallets checked: {report.wallets_checked}")
     for currency, total in sorted(report.currency_totals.items()):
@@ -108,8 +113,25 @@ def reconcile():
     for drift in report.drifts:
         click.echo(f"  DRIFT wallet {drift.wallet_id} ({drift.currency}) {drift.what}: "
                    f"cached {drift.cached}, ledger {drift.ledger}")
-    click.echo("reconciliation: clean" if report.ok else "reconciliation: DRIFT FOUND")
-    sys.exit(0 if report.ok else 1)
+    clean = report.ok and stripe_ok
+    click.echo("reconciliation: clean" if clean else "reconciliation: DRIFT FOUND")
+    sys.exit(0 if clean else 1)
+
+
+def _reconcile_stripe(since) -> bool:
+    from datetime import timedelta
+
+    from webapp.models.base import utcnow
+    from webapp.services import card_reconciliation
+
+    since = since or utcnow() - timedelta(days=7)
+    report = _run(lambda: card_reconciliation.reconcile_stripe(new_uow(), since=since))
+    click.echo(f"stripe: {report.payment_intents_checked} PaymentIntents and {report.credits_checked} card credits "
+               f"from {report.since:%Y-%m-%d %H:%M:%S} to {report.until:%Y-%m-%d %H:%M:%S} UTC")
+    for finding in report.findings:
+        click.echo(f"  {finding.problem.upper()} {finding.payment_intent_id} (transaction {finding.transaction_id}): "
+                   f"stripe {finding.stripe_amount}, ledger {finding.ledger_amount} {finding.currency}")
+    return report.ok
 
 
 @cli.group("audit")

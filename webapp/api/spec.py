@@ -256,12 +256,21 @@ def other_paths() -> dict:
             {"200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": obj(
                 {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}})}}}},
             public=True, tag="meta")},
-        "/admin/reconciliation": {"get": operation(
-            "getReconciliationReport", "Prove the cached balances against the ledger (role admin).",
-            {"200": success("The report; `ok` is false on any drift.", obj({"report": ref("ReconciliationReport")},
-                                                                          closed=True)),
-             **UNAUTHORIZED, "403": failure("You are not an admin.", "FORBIDDEN")}, tag="admin")},
+        "/admin/reconciliation": {"get": admin_reconciliation()},
     }
+
+
+def admin_reconciliation() -> dict:
+    from webapp.api.spec_deposits import CARD_REPORT, UNAVAILABLE, reconciliation_parameters
+
+    return operation(
+        "getReconciliationReport", "Prove the cached balances against the ledger (role admin); with "
+        "`stripe=1`, also card deposits against Stripe.",
+        {"200": success("The report; `ok` is false on any drift. `stripe` only when asked for.",
+                        obj({"report": ref("ReconciliationReport")}, {"stripe": CARD_REPORT}, closed=True)),
+         **UNAUTHORIZED, "403": failure("You are not an admin.", "FORBIDDEN"),
+         **invalid("`since` is not a date."), **UNAVAILABLE},
+        tag="admin", parameters=reconciliation_parameters())
 
 
 DESCRIPTION = f"""JSON API of the e-wallet mobile app.
@@ -274,13 +283,15 @@ A wallet or transaction that is not yours is 404, exactly like one that does not
 
 
 def build_spec() -> dict:
-    paths = {**auth_paths(), **wallet_paths(), **money_paths(), **other_paths()}
+    from webapp.api.spec_deposits import deposit_paths  # these build on the helpers above
+
+    paths = {**auth_paths(), **wallet_paths(), **money_paths(), **deposit_paths(), **other_paths()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "E-Wallet API", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": name} for name in ("auth", "wallets", "transfers", "admin", "meta")],
+        "tags": [{"name": name} for name in ("auth", "wallets", "transfers", "deposits", "webhooks", "admin", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

@@ -2,6 +2,7 @@
 
 from webapp.models.audit import AuditLog, AuditStream
 from webapp.models.base import Base
+from webapp.models.deposits import CardDeposit, StripeEvent
 from webapp.models.idempotency import IdempotencyKey
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
 from webapp.models.sessions import LoginFailure, WebSession
@@ -16,6 +17,7 @@ __all__ = [
     "AuditLog",
     "AuditStream",
     "Base",
+    "CardDeposit",
     "Hold",
     "IdempotencyKey",
     "JournalEntry",
@@ -23,6 +25,7 @@ __all__ = [
     "PasswordResetToken",
     "Posting",
     "RefreshToken",
+    "StripeEvent",
     "Transaction",
     "User",
     "VerificationCode",
