@@ -49,6 +49,28 @@ def every_page(page: Page, email: str, other: str):
     page.get_by_role("button", name="Send $12.50").click()
     expect(page.get_by_test_id("receipt-amount")).to_be_visible()
     yield "receipt"
+    yield from add_money_pages(page)
+
+
+def add_money_pages(page: Page):
+    """Add money: the form with a problem, the review, the card form (the Stripe.js stand-in) and its outcome."""
+    page.goto("/add-money")
+    page.get_by_label("Amount", exact=True).fill("0")
+    page.get_by_role("button", name="Review").click()
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    yield "add-money-errors"
+    page.get_by_label("Amount", exact=True).fill("25.00")
+    page.get_by_role("button", name="Review").click()
+    yield "add-money-review"
+    page.get_by_role("button", name="Continue to card").click()
+    expect(page.get_by_label("Card number")).to_be_visible()
+    yield "add-money-card"
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry date").fill("12 / 34")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Pay $25.00").click()
+    expect(page.get_by_test_id("deposit-status")).to_have_attribute("data-status", "completed", timeout=15_000)
+    yield "add-money-added"
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -104,7 +126,7 @@ def test_the_keyboard_reaches_everything_and_nothing_hides_under_the_bars(phone,
 def test_text_at_200_percent_neither_scrolls_sideways_nor_clips_amounts(phone, live_app, screenshot):
     page = phone()
     sign_in(page, funded_user(live_app, eur=98_765_43))
-    for path in ("/", "/send", "/history", "/profile"):
+    for path in ("/", "/send", "/add-money", "/history", "/profile"):
         page.goto(path)
         page.evaluate("document.documentElement.style.fontSize = '200%'")  # the phone's largest text setting
         overflow = page.evaluate("""() => ({

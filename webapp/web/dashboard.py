@@ -14,7 +14,7 @@ RECENT = 5
 # The tiles people know from the original app. Only the ones that work are links; the rest say "soon".
 TILES = [
     ("send", "Send money", "web.send_form"),
-    ("deposit", "Add money", None),
+    ("deposit", "Add money", "web.deposit_form"),
     ("bank", "Bank transfer", None),
     ("history", "History", "web.history"),
     ("college", "College payment", None),
