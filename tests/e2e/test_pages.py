@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
+from tests.e2e.test_send_money import confirm_email
 from webapp.extensions import new_uow
 from webapp.money import Money
 from webapp.services import accounts, adjustments
@@ -38,9 +39,10 @@ def sign_up(page: Page, screenshot=None) -> str:
     return email
 
 
-def test_send_without_javascript(phone, ewallet_cli, screenshot):
+def test_send_without_javascript(phone, ewallet_cli, screenshot, smtp_server):
     alice, bob = phone(javascript=False), phone(javascript=False)
     alice_email, bob_email = sign_up(alice, screenshot), sign_up(bob)
+    confirm_email(bob, smtp_server, bob_email)  # the link's page is a plain form: no JavaScript needed
     ewallet_cli("credit", "--email", alice_email, "--amount", "2000", "--currency", "USD", "--reason", "e2e")
 
     alice.goto("/send")

@@ -3,18 +3,25 @@ $12.50 through the form, the confirm step and the receipt. Both see the right ba
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
+from tests.mailbox import body
+from webapp.models.users import mask_email
 
 pytestmark = pytest.mark.e2e
 MINUS = "\u2212"
+LINK = re.compile(r"https?://[^/\s]+(/verify-email/\S+)")
 
 
-def sign_up(page: Page) -> str:
+def sign_up(page: Page, name: str = "") -> str:
     email = unique_email("e2e")
     page.goto("/signup")
+    if name:
+        page.get_by_label("Your name (optional)").fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mobile number").fill(unique_phone())
     page.get_by_label("Password").fill(PASSWORD)
@@ -23,9 +30,18 @@ def sign_up(page: Page) -> str:
     return email
 
 
-def test_send_money_from_phone_to_phone(phone, ewallet_cli, screenshot):
+def confirm_email(page: Page, smtp_server, email: str) -> None:
+    """What a new user does before anyone can pay them by email: open the mailed link, press Confirm."""
+    page.goto(LINK.search(body(smtp_server.wait_for(email))).group(1))
+    page.get_by_role("button", name="Confirm my email").click()
+    expect(page.get_by_test_id("email-status")).to_have_text("Confirmed")
+    page.goto("/")
+
+
+def test_send_money_from_phone_to_phone(phone, ewallet_cli, screenshot, smtp_server):
     alice, bob = phone(), phone()
-    alice_email, bob_email = sign_up(alice), sign_up(bob)
+    alice_email, bob_email = sign_up(alice, name="Alice Example"), sign_up(bob)
+    confirm_email(bob, smtp_server, bob_email)
 
     out = ewallet_cli("credit", "--email", alice_email, "--amount", "5000", "--currency", "USD",
                       "--reason", "e2e funding")
@@ -69,12 +85,15 @@ def test_send_money_from_phone_to_phone(phone, ewallet_cli, screenshot):
     expect(bob.get_by_test_id("tx-amount")).to_have_text(["+$12.50"])
     bob.get_by_test_id("tx-amount").click()
     expect(bob.get_by_test_id("receipt-amount")).to_have_text("+$12.50")
-    expect(bob.get_by_text(alice_email)).to_be_visible()
+    expect(bob.get_by_text("Alice Example")).to_be_visible()  # her name and a masked address, not her email
+    expect(bob.get_by_test_id("receipt-party-sub")).to_contain_text(mask_email(alice_email))
+    expect(bob.get_by_text(alice_email)).to_have_count(0)
 
 
-def test_back_and_reload_after_sending_never_resubmit_nor_send_twice(phone, live_app, ewallet_cli):
+def test_back_and_reload_after_sending_never_resubmit_nor_send_twice(phone, live_app, ewallet_cli, smtp_server):
     alice, bob = phone(), phone()
     alice_email, bob_email = sign_up(alice), sign_up(bob)
+    confirm_email(bob, smtp_server, bob_email)
     ewallet_cli("credit", "--email", alice_email, "--amount", "5000", "--currency", "USD", "--reason", "e2e")
     ewallet_cli("credit", "--email", alice_email, "--amount", "900", "--currency", "EUR", "--reason", "e2e")
     ewallet_cli("credit", "--email", bob_email, "--amount", "100", "--currency", "EUR", "--reason", "e2e")

@@ -24,6 +24,7 @@ from tests.integration.test_api_support import (
 from webapp.api.errors import STATUS
 from webapp.api.spec import build_spec
 from webapp.extensions import limiter, new_uow
+from webapp.providers.sms import SandboxSms
 from webapp.services import staff
 
 SPEC = build_spec()
@@ -246,6 +247,13 @@ def conflicting_key(world):
     return world.transfer(amount=101, idempotency_key="twice")
 
 
+def confirmed_phone(world):
+    newcomer = world.wallets.user(verified=False)
+    assert newcomer.post("/verification/phone", json={}).status_code == 202
+    code = re.search(r"\d{6}", SandboxSms.last_to(newcomer.phone)).group(0)
+    return newcomer.post("/verification/phone/confirm", json={"code": code})
+
+
 SCENARIOS = {
     ("post", "/auth/register", "201"): lambda w: [w.client.post("/api/v1/auth/register", json=registration())],
     ("post", "/auth/register", "422"): lambda w: [w.client.post("/api/v1/auth/register", json={})],
@@ -288,6 +296,17 @@ SCENARIOS = {
     ("post", "/transfers", "409"): conflicting_key,
     ("post", "/transfers", "422"): lambda w: [w.transfer(amount=12.5), w.transfer(amount=10_001),
                                               w.transfer(currency="EUR"), over_the_transfer_limit(w)],
+    ("post", "/verification/email", "202"): lambda w: [w.wallets.user(verified=False).post("/verification/email",
+                                                                                          json={})],
+    ("post", "/verification/email", "422"): lambda w: [w.alice.post("/verification/email", json={}),
+                                                       w.alice.post("/verification/email", json=[])],
+    ("post", "/verification/phone", "202"): lambda w: [w.wallets.user(verified=False).post("/verification/phone",
+                                                                                          json={})],
+    ("post", "/verification/phone", "422"): lambda w: [w.alice.post("/verification/phone", json={})],
+    ("post", "/verification/phone/confirm", "200"): confirmed_phone,
+    ("post", "/verification/phone/confirm", "422"): lambda w: [
+        w.wallets.user(verified=False).post("/verification/phone/confirm", json={"code": "123456"}),
+        w.alice.post("/verification/phone/confirm", json={})],
     ("get", "/openapi.json", "200"): lambda w: [w.client.get("/api/v1/openapi.json")],
     ("get", "/admin/reconciliation", "200"): lambda w: [admin(w).get("/admin/reconciliation")],
     ("get", "/admin/reconciliation", "403"): lambda w: [w.alice.get("/admin/reconciliation")],

@@ -4,5 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webapp.api import admin, auth, deposits, openapi, transactions, transfers, wallets  # noqa: E402,F401
+from webapp.api import admin, auth, deposits, openapi, transactions, transfers, verification, wallets  # noqa: E402,F401
 from webapp.webhooks import stripe as stripe_webhooks  # noqa: E402,F401

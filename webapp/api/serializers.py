@@ -14,8 +14,9 @@ def timestamp(value: datetime) -> str:
 
 
 def user(u: User) -> dict:
-    return {"id": u.id, "email": u.email, "phone": u.phone, "kyc_status": u.kyc_status,
-            "created_at": timestamp(u.created_at)}
+    return {"id": u.id, "email": u.email, "phone": u.phone, "display_name": u.display_name,
+            "email_verified": u.email_verified_at is not None, "phone_verified": u.phone_verified_at is not None,
+            "kyc_status": u.kyc_status, "created_at": timestamp(u.created_at)}
 
 
 def wallet(w: Wallet) -> dict:

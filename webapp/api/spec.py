@@ -9,7 +9,8 @@ from __future__ import annotations
 from webapp.api.errors import ERROR_CODES, STATUS
 from webapp.money import MAX_MINOR
 from webapp.services.history import MAX_PAGE
-from webapp.services.idempotency import MAX_KEY_LENGTH
+from webapp.services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
+from webapp.services.profiles import MAX_NAME
 from webapp.services.transfers import MAX_NOTE
 
 JSON = "application/json"
@@ -103,6 +104,13 @@ def schemas() -> dict:
         "Error": obj({"status": {"const": "error"}, "error": error}, closed=True),
         "User": obj({"id": UUID, "email": {"type": "string", "format": "email"},
                      "phone": {"type": "string", "description": "E.164, e.g. +14155550123."},
+                     "display_name": {"type": ["string", "null"], "maxLength": MAX_NAME,
+                                      "description": "What people you pay, or who pay you, see instead of "
+                                      "your email; null when none is set."},
+                     "email_verified": {"type": "boolean", "description": "Confirmed by the mailed link. "
+                                        "Until then nobody can send you money by typing your email."},
+                     "phone_verified": {"type": "boolean", "description": "Confirmed by the texted code. "
+                                        "Until then nobody can send you money by typing your number."},
                      "kyc_status": {"enum": ["unverified", "pending", "verified", "rejected"]},
                      "created_at": TIMESTAMP}, closed=True),
         "TokenPair": obj({"access_token": {"type": "string", "description": "JWT (HS256), short-lived."},
@@ -116,7 +124,11 @@ def schemas() -> dict:
                             "kind": {"type": "string", "examples": ["transfer", "adjustment"]},
                             "direction": {"enum": ["debit", "credit"]}, "amount": AMOUNT, "currency": CURRENCY,
                             "status": {"type": "string", "examples": ["completed", "pending", "failed"]},
-                            "counterparty": {"type": "object", "description": "Who is on the other side."},
+                            "counterparty": {"type": "object", "description": "Who is on the other side. "
+                                             "A person: `name` (their display name; else the email you typed "
+                                             "to pay them; else \"E-Wallet user\"), `email` (in full only "
+                                             "if you typed it, otherwise masked: \"j•••@example.com\"), "
+                                             "`phone` (masked), `user_id`, `wallet_id`."},
                             "metadata": {"type": "object", "description": "e.g. `note`."},
                             "created_at": TIMESTAMP}, closed=True),
         "Drift": obj({"wallet_id": UUID, "currency": CURRENCY, "what": {"enum": ["balance", "reserved"]},
@@ -135,8 +147,9 @@ def transfer_request() -> dict:
                   "to_phone": {"type": "string", "description": "E.164, or national in the default region."}}
     schema = obj({"from_wallet_id": UUID, "amount": AMOUNT, "currency": CURRENCY},
                  {**recipients,
-                  "idempotency_key": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
-                                      "description": "Required here or as the Idempotency-Key header."},
+                  "idempotency_key": {"type": "string", "pattern": KEY_PATTERN,
+                                      "description": "Required here or as the Idempotency-Key header: 1–"
+                                      f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."},
                   "note": {"type": "string", "maxLength": MAX_NOTE}})
     schema["oneOf"] = [{"required": [name]} for name in recipients]
     schema["description"] = "Exactly one of to_wallet_id, to_user_id, to_email, to_phone names the recipient."
@@ -153,7 +166,9 @@ def auth_paths() -> dict:
                                                "refresh_token": {"type": "string"}}, closed=True)),
              **TOO_LARGE, **invalid("missing fields, a bad email, phone or password, or an email or phone "
                                     "already registered."), **RATE_LIMITED},
-            public=True, tag="auth", request=body(obj({**credentials, "phone": {"type": "string"}})))},
+            public=True, tag="auth", request=body(obj({**credentials, "phone": {"type": "string"}}, {
+                "display_name": {"type": "string", "maxLength": MAX_NAME, "description": "Optional: the name "
+                                 "others see instead of your email. No @."}})))},
         "/auth/login": {"post": operation(
             "login", "Exchange email and password for a token pair.",
             {"200": success("Signed in.", ref("TokenPair")),
@@ -221,7 +236,7 @@ def wallet_paths() -> dict:
 
 
 def money_paths() -> dict:
-    key_header = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
+    key_header = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
                   "description": "Same as `idempotency_key` in the body; the body wins when both are sent."}
     return {
         "/transactions/{transaction_id}": {"get": operation(
@@ -279,19 +294,24 @@ Every response is an envelope: `{{"status": "success", "data": {{…}}}}` or
 `{{"status": "error", "error": {{"code", "message", "details"}}}}`. Codes and their statuses:
 {", ".join(f"{code} {status}" for code, status in STATUS.items())}; METHOD_NOT_ALLOWED 405 for a wrong
 method on a known path, NOT_FOUND 404 for an unknown path. Amounts are JSON integers of minor units.
+A request body is one JSON object naming each field once, at any depth: a repeated key is a 422
+VALIDATION_ERROR (`details.fields` names it), never "the last one wins".
 A wallet or transaction that is not yours is 404, exactly like one that does not exist."""
 
 
 def build_spec() -> dict:
     from webapp.api.spec_deposits import deposit_paths  # these build on the helpers above
+    from webapp.api.spec_verification import verification_paths
 
-    paths = {**auth_paths(), **wallet_paths(), **money_paths(), **deposit_paths(), **other_paths()}
+    paths = {**auth_paths(), **verification_paths(), **wallet_paths(), **money_paths(), **deposit_paths(),
+             **other_paths()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "E-Wallet API", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": name} for name in ("auth", "wallets", "transfers", "deposits", "webhooks", "admin", "meta")],
+        "tags": [{"name": name} for name in ("auth", "verification", "wallets", "transfers", "deposits", "webhooks",
+                                             "admin", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

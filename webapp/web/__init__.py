@@ -16,4 +16,5 @@ from webapp.web import (  # noqa: E402,F401  (the modules register their routes,
     security,
     send,
     session,
+    verification,
 )

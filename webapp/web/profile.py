@@ -28,9 +28,11 @@ def profile():
     mine = wallets.list_wallets(new_uow(), user_id=current_user.id)
     _, errors = restore("open-wallet", {})
     _, password_errors = restore("password", {})  # the change-password form (web/security.py)
+    contact_values, contact_errors = restore("contacts", {})  # name and phone code (web/verification.py)
     choices = currency_choices({w.currency for w in mine})
     return render_template("profile/page.html", user=user, wallets=mine, choices=choices, errors=errors,
-                           password_errors=password_errors)
+                           password_errors=password_errors, contact_values=contact_values,
+                           contact_errors=contact_errors)
 
 
 @bp.post("/profile/wallets")
