@@ -9,9 +9,13 @@ any transfer out of it with BelowZero (ACCOUNT_FROZEN). Money added later brings
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, update
+
 from webapp.db import UnitOfWork
+from webapp.errors import LedgerError
 from webapp.models import CardDeposit, Hold, Transaction
 from webapp.money import Money
+from webapp.prepared import Prepared
 from webapp.services import audit, history, ledger
 from webapp.services.ledger import Leg, LockedWallet
 
@@ -19,22 +23,26 @@ LIVE_REFUNDS = ("pending", "succeeded", "requires_action")  # Stripe has taken t
 DISPUTE_LOST = ("lost",)
 DISPUTE_RELEASED = ("won", "warning_closed", "charge_refunded", "prevented")
 CARD = {"type": "card", "name": "Card"}
+_transactions = Transaction.__table__
+# The history row of the credit, without loading it into the session: every credit runs this (bench/README.md).
+_COMPLETE = Prepared(update(_transactions).where(_transactions.c.id == bindparam("tx_id"))
+                     .values(status="completed", journal_entry_id=bindparam("entry_id")))
 
 
 def credit(uow: UnitOfWork, deposit: CardDeposit) -> None:
     """Stripe clearing → the wallet, once; the pending transaction becomes completed."""
     money = Money(deposit.amount, deposit.currency)
-    clearing = ledger.house_account(uow, "stripe_clearing", deposit.currency)
+    clearing_id = ledger.house_account_id(uow, "stripe_clearing", deposit.currency)
     entry_id = ledger.open_entry(uow, kind="deposit", description=f"card payment {deposit.payment_intent_id}")
     audit.append(uow, stream=audit.user_stream(deposit.user_id), event="deposit_credited",
                  data={"transaction_id": deposit.transaction_id, "entry_id": entry_id,
                        "payment_intent": deposit.payment_intent_id, "amount": money.amount,
                        "currency": money.currency})
     wallet = _lock(uow, deposit)
-    ledger.post_entry(uow, entry_id=entry_id, legs=[Leg(-money, account_id=clearing.id), Leg(money, wallet=wallet)])
+    ledger.post_entry(uow, entry_id=entry_id, legs=[Leg(-money, account_id=clearing_id), Leg(money, wallet=wallet)])
     deposit.status, deposit.credit_entry_id = "completed", entry_id
-    tx = uow.session.get(Transaction, deposit.transaction_id)
-    tx.status, tx.journal_entry_id = "completed", entry_id
+    if uow.execute(_COMPLETE, {"tx_id": deposit.transaction_id, "entry_id": entry_id}).rowcount != 1:
+        raise LedgerError(f"deposit {deposit.transaction_id} has no history row to complete")
 
 
 def record_refund(deposit: CardDeposit, refund: dict) -> None:
@@ -74,9 +82,9 @@ def _reverse(uow: UnitOfWork, deposit: CardDeposit, amount: int, refund_id: str 
                                  description=f"refund {refund_id or ''} of card payment {deposit.payment_intent_id}")
     _audit(uow, deposit, "deposit_refunded", entry_id=entry_id, amount=amount, refund=refund_id)
     wallet = _lock(uow, deposit)
-    clearing = ledger.house_account(uow, "stripe_clearing", deposit.currency)
+    clearing_id = ledger.house_account_id(uow, "stripe_clearing", deposit.currency)
     ledger.post_entry(uow, entry_id=entry_id, legs=[Leg(-money, wallet=wallet, may_overdraw=True),
-                                                    Leg(money, account_id=clearing.id)])
+                                                    Leg(money, account_id=clearing_id)])
     _history(uow, deposit, "deposit_refund", amount, entry_id)
     deposit.refunded += amount
     _flag_below_zero(uow, deposit, wallet)
@@ -112,8 +120,8 @@ def apply_dispute(uow: UnitOfWork, deposit: CardDeposit) -> None:
         dispute["applied"] = "held"
     hold = uow.session.get(Hold, dispute["hold_id"])
     if dispute["status"] in DISPUTE_LOST:
-        clearing = ledger.house_account(uow, "stripe_clearing", deposit.currency)
-        entry_id = ledger.post_hold(uow, hold, wallet, kind="chargeback", to_account_id=clearing.id,
+        clearing_id = ledger.house_account_id(uow, "stripe_clearing", deposit.currency)
+        entry_id = ledger.post_hold(uow, hold, wallet, kind="chargeback", to_account_id=clearing_id,
                                     reverses_id=deposit.credit_entry_id, may_overdraw=True)
         _history(uow, deposit, "chargeback", money.amount, entry_id)
         dispute["applied"] = "posted"

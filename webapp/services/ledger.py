@@ -10,6 +10,7 @@ the SQL itself (bench/README.md has the figures). Accounts and holds, written ra
 from __future__ import annotations
 
 import functools
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,6 +105,22 @@ def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
         return account
     except IntegrityError:
         return uow.session.scalars(select(Account).where(Account.code == code)).one()
+
+
+_house_ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine → {code: account id}
+
+
+def house_account_id(uow: UnitOfWork, name: str, currency: str) -> int:
+    """`house_account(...).id`, remembered per database once a transaction that saw it has committed
+    (accounts are never deleted or renumbered): every card credit looked its clearing account up, 12 % of
+    a webhook's CPU (bench/README.md). Never remembered from a transaction that might roll back."""
+    known = _house_ids.setdefault(uow.engine, {})
+    code = f"house:{name}:{currency}"
+    if code not in known:
+        account_id = house_account(uow, name, currency).id
+        uow.after_commit.append(lambda: known.setdefault(code, account_id))
+        return account_id
+    return known[code]
 
 
 @functools.cache
