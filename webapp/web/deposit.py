@@ -19,8 +19,8 @@ from webapp.models import Wallet
 from webapp.money import Money
 from webapp.services import deposits, history, wallets
 from webapp.web import bp, drafts
-from webapp.web.forms import FORM, errors_for, redirect_back, restore, text
-from webapp.web.send_form import check_amount, chosen_wallet
+from webapp.web.forms import FORM, errors_for, redirect_back, text
+from webapp.web.send_form import check_amount, chosen_wallet, wallet_for_currency
 
 KIND = "deposit"
 MONEY_LIMIT = "30 per minute"
@@ -73,11 +73,8 @@ def _back_to_form(form: DepositForm, error: DomainError, draft: drafts.Draft | N
 def deposit_form():
     """The form: empty, prefilled from a draft (Edit, or Try again after a failed card), or with problems."""
     mine = _mine()
-    draft = drafts.load(KIND, request.args.get("draft", ""))
-    currency = (request.args.get("currency") or "").upper()
-    wallet = next((w for w in mine if w.currency == currency), mine[0] if mine else None)
-    start = draft.values if draft else DepositForm(wallet=wallet.id if wallet else "").values()
-    values, errors = restore(KIND, start)
+    wallet = wallet_for_currency(mine, request.args.get("currency"))
+    values, errors = drafts.opening(KIND, DepositForm(wallet=wallet.id if wallet else "").values())
     form = DepositForm.of(values)
     wallet = chosen_wallet(form, mine) or wallet
     return render_template("deposit/page.html", form=form, wallets=mine, wallet=wallet, errors=errors)

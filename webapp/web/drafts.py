@@ -14,7 +14,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from flask import session
+from flask import request, session
+
+from webapp.web.forms import restore
 
 TTL = 30 * 60  # seconds a review stays open; the idempotency key itself lives 48 h
 KEEP = 4  # drafts per session: enough for a few tabs, small enough for a cookie
@@ -44,3 +46,11 @@ def load(kind: str, draft_id: str) -> Draft | None:
     if not kept or kept["kind"] != kind or kept["exp"] <= time.time():
         return None
     return Draft(draft_id, kind, kept["values"], kept["key"])
+
+
+def opening(kind: str, blank: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """What a money form shows on GET: the values of the draft named by ?draft= (Edit on a review, or Try
+    again after a failure) or `blank`, under what a submit with problems kept (forms.restore), and those
+    problems."""
+    draft = load(kind, request.args.get("draft", ""))
+    return restore(kind, draft.values if draft else blank)

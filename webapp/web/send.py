@@ -15,8 +15,17 @@ from webapp.errors import DomainError, ValidationError
 from webapp.extensions import limiter, new_uow
 from webapp.services import recipients, transfers, wallets
 from webapp.web import bp, drafts
-from webapp.web.forms import errors_for, redirect_back, restore
-from webapp.web.send_form import ALIASES, CODE_FIELDS, SendForm, check_amount, check_recipient, chosen_wallet, parse
+from webapp.web.forms import errors_for, redirect_back
+from webapp.web.send_form import (
+    ALIASES,
+    CODE_FIELDS,
+    SendForm,
+    check_amount,
+    check_recipient,
+    chosen_wallet,
+    parse,
+    wallet_for_currency,
+)
 from webapp.web.send_form import review as check_review
 
 MONEY_LIMIT = "30 per minute"
@@ -47,11 +56,8 @@ def _expired():
 def send_form():
     """The form: empty, prefilled from a draft (Edit on the review page), or back with problems."""
     mine = _mine()
-    draft = drafts.load(KIND, request.args.get("draft", ""))
-    currency = (request.args.get("currency") or "").upper()
-    wallet = next((w for w in mine if w.currency == currency), mine[0] if mine else None)
-    start = draft.values if draft else SendForm(wallet=wallet.id if wallet else "").values()
-    values, errors = restore(KIND, start)
+    wallet = wallet_for_currency(mine, request.args.get("currency"))
+    values, errors = drafts.opening(KIND, SendForm(wallet=wallet.id if wallet else "").values())
     form = SendForm.of(values)
     wallet = chosen_wallet(form, mine) or wallet
     return render_template("send/page.html", form=form, wallets=mine, wallet=wallet, errors=errors)

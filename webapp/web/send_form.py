@@ -58,6 +58,12 @@ def chosen_wallet(form: SendForm, mine: list[Wallet]) -> Wallet | None:
     return next((w for w in mine if w.id == form.wallet), None)
 
 
+def wallet_for_currency(mine: list[Wallet], currency: str | None) -> Wallet | None:
+    """The wallet a link asked for (?currency=EUR, e.g. "Send more" on a receipt), else the first one."""
+    code = (currency or "").upper()
+    return next((w for w in mine if w.currency == code), mine[0] if mine else None)
+
+
 def check_recipient(raw: str) -> str | None:
     if not raw:
         return "Enter the recipient's email or mobile number."
