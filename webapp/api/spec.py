@@ -144,7 +144,8 @@ def schemas() -> dict:
 
 def transfer_request() -> dict:
     recipients = {"to_wallet_id": UUID, "to_user_id": UUID, "to_email": {"type": "string", "format": "email"},
-                  "to_phone": {"type": "string", "description": "E.164, or national in the default region."}}
+                  "to_phone": {"type": "string", "minLength": 1,
+                               "description": "E.164, or national in the default region."}}
     schema = obj({"from_wallet_id": UUID, "amount": AMOUNT, "currency": CURRENCY},
                  {**recipients,
                   "idempotency_key": {"type": "string", "pattern": KEY_PATTERN,
@@ -158,7 +159,7 @@ def transfer_request() -> dict:
 
 def auth_paths() -> dict:
     credentials = {"email": {"type": "string", "format": "email"}, "password": {"type": "string", "minLength": 10}}
-    refresh = body(obj({"refresh_token": {"type": "string"}}))
+    refresh = body(obj({"refresh_token": {"type": "string", "minLength": 1}}))
     return {
         "/auth/register": {"post": operation(
             "register", "Sign up; opens a wallet in the default currency and starts a session.",
@@ -166,7 +167,7 @@ def auth_paths() -> dict:
                                                "refresh_token": {"type": "string"}}, closed=True)),
              **TOO_LARGE, **invalid("missing fields, a bad email, phone or password, or an email or phone "
                                     "already registered."), **RATE_LIMITED},
-            public=True, tag="auth", request=body(obj({**credentials, "phone": {"type": "string"}}, {
+            public=True, tag="auth", request=body(obj({**credentials, "phone": {"type": "string", "minLength": 1}}, {
                 "display_name": {"type": "string", "maxLength": MAX_NAME, "description": "Optional: the name "
                                  "others see instead of your email. No @."}})))},
         "/auth/login": {"post": operation(
@@ -196,7 +197,7 @@ def auth_paths() -> dict:
              **invalid("missing fields, a wrong `current_password`, or a `new_password` too short or too easy "
                        "to guess (common, breached, or built from your email or phone; the reason is the "
                        "message)."), **RATE_LIMITED},
-            tag="auth", request=body(obj({"current_password": {"type": "string"},
+            tag="auth", request=body(obj({"current_password": {"type": "string", "minLength": 1},
                                           "new_password": {"type": "string", "minLength": 10}})))},
     }
 

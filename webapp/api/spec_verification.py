@@ -39,7 +39,7 @@ def verification_paths() -> dict:
              **UNAUTHORIZED, **TOO_LARGE,
              **invalid("`code`: missing, not 6 digits, wrong (the message says how many tries are left), or "
                        "expired."), **RATE_LIMITED},
-            tag="verification", request=body(obj({"code": {"type": "string", "examples": ["042917"], "description":
-                                                           f"The {CODE_DIGITS} digits; spaces and dashes are "
-                                                           "ignored."}})))},
+            tag="verification", request=body(obj({"code": {
+                "type": "string", "minLength": 1, "examples": ["042917"],
+                "description": f"The {CODE_DIGITS} digits; spaces and dashes are ignored."}})))},
     }
