@@ -19,9 +19,10 @@ from webapp.extensions import new_uow
 from webapp.models import StripeEvent
 from webapp.models.base import utcnow
 from webapp.providers import stripe as stripe_provider
-from webapp.services import reconciliation
+from webapp.services import deposits, reconciliation
 
 DECLINED_ON_CHARGE = "4000000000000341"  # localstripe 1.15.10 declines this card when charged; 0002 only on attach
+ASKS_3DS = "4000002760003184"
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,31 @@ def test_a_declined_card_fails_the_deposit_and_credits_nothing(app, wallets, str
     assert status_of(person, tx_id)["metadata"]["reason"] == "Your card was declined."
     assert person.wallet()["balance"] == 0
     assert events_for(app, intent_id) == ["payment_intent.payment_failed"]
+
+
+def test_a_failed_3d_secure_check_fails_the_deposit_and_credits_nothing(app, wallets, stripe_client,
+                                                                       webhooks_to_app):
+    """localstripe sends no event when the bank's check fails (Stripe sends payment_intent.payment_failed),
+    so the card page has the server ask Stripe: the deposit ends failed in Stripe's words."""
+    person = wallets.user()
+    tx_id = start(person, 2_500).json["data"]["transaction"]["id"]
+    intent_id = deposit_row(app, tx_id).payment_intent_id
+    intent = pay(stripe_client, intent_id, card=ASKS_3DS)
+    assert intent.status == "requires_action"
+
+    stripe_client.raw_request("post", f"/v1/payment_intents/{intent_id}/_authenticate",
+                              client_secret=intent.client_secret, success="false")  # the "Fail" button
+    time.sleep(1.5)  # anything localstripe had to send has arrived by now: nothing
+    assert status_of(person, tx_id)["status"] == "pending"
+    with app.test_request_context():
+        deposits.check(new_uow(), user_id=person.id, transaction_id=tx_id)
+
+    settled = status_of(person, tx_id)
+    assert (settled["status"], settled["metadata"]["reason"]) == (
+        "failed", "The provided PaymentMethod has failed authentication.")
+    assert person.wallet()["balance"] == 0
+    with app.app_context():
+        assert reconciliation.reconcile(new_uow()).ok
 
 
 def test_reconcile_with_stripe_is_clean_then_finds_a_planted_missing_credit(app, wallets, stripe_client,

@@ -31,6 +31,7 @@ class PaymentIntent:
     client_secret: str | None = None
     metadata: dict = field(default_factory=dict)
     created: datetime | None = None  # naive UTC
+    failure: str | None = None  # last_payment_error.message: why the last attempt to pay failed, in Stripe's words
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ def _intent(resource) -> PaymentIntent:
     created = datetime.fromtimestamp(obj["created"], UTC).replace(tzinfo=None) if obj.get("created") else None
     return PaymentIntent(id=obj["id"], amount=int(obj["amount"]), currency=str(obj["currency"]).upper(),
                          status=obj["status"], client_secret=obj.get("client_secret"),
-                         metadata={k: str(v) for k, v in (obj.get("metadata") or {}).items()}, created=created)
+                         metadata={k: str(v) for k, v in (obj.get("metadata") or {}).items()}, created=created,
+                         failure=(obj.get("last_payment_error") or {}).get("message"))
 
 
 def _unix(moment: datetime) -> int:

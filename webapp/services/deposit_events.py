@@ -21,7 +21,7 @@ from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.models import CardDeposit, StripeEvent, Transaction
 from webapp.models.base import utcnow
 from webapp.prepared import Prepared
-from webapp.providers.payments import WebhookEvent
+from webapp.providers.payments import PaymentIntent, WebhookEvent
 from webapp.services import audit
 from webapp.services.deposit_ledger import apply_dispute, apply_refunds, credit, record_dispute, record_refund
 
@@ -137,6 +137,22 @@ def _review(uow: UnitOfWork, deposit: CardDeposit, intent_id, problems: dict) ->
     deposit.status = "review"
     _set_transaction(uow, deposit.transaction_id, "review", "We are checking this payment. It will show here "
                      "once it is cleared.")
+
+
+@retry_on_conflict
+def settle_from_intent(uow: UnitOfWork, transaction_id: str, intent: PaymentIntent) -> None:
+    """Apply what Stripe says about a pending deposit's PaymentIntent when no event told us: a failed
+    attempt (e.g. a failed 3-D Secure check, which localstripe reports by no event at all) or a cancel.
+    Never a credit: only the verified `payment_intent.succeeded` webhook credits (DESIGN §8)."""
+    with uow:
+        deposit = uow.session.get(CardDeposit, transaction_id, with_for_update=True)
+        if deposit.payment_intent_id != intent.id:
+            return
+        if intent.status == "canceled":
+            mark_failed_locked(uow, deposit, "The payment was canceled.")
+        elif intent.status == "requires_payment_method" and intent.failure:
+            mark_failed_locked(uow, deposit, intent.failure)  # as payment_intent.payment_failed would
+        uow.commit()
 
 
 @retry_on_conflict

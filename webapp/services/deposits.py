@@ -25,9 +25,9 @@ from webapp.money import Money
 from webapp.providers import stripe as stripe_provider
 from webapp.providers.payments import PaymentIntent, PaymentProviderError, ProviderDown
 from webapp.services import audit, history, idempotency, ledger, limits
-from webapp.services.deposit_events import handle_event, mark_failed
+from webapp.services.deposit_events import handle_event, mark_failed, settle_from_intent
 
-__all__ = ["Deposit", "client_secret_for", "handle_event", "start"]
+__all__ = ["Deposit", "check", "client_secret_for", "handle_event", "start"]
 OPERATION = "deposit"
 UNAVAILABLE = "Card payments were unavailable when you tried. Nothing was charged; please try again."
 REPLAY_WAIT = 30  # seconds a replay waits for the first request to get its PaymentIntent, then takes over
@@ -58,6 +58,21 @@ def client_secret_for(uow: UnitOfWork, *, user_id: str, transaction_id: str) -> 
         if row is None or row.user_id != user_id or row.status not in ("pending", "failed"):
             return None
         return row.client_secret
+
+
+def check(uow: UnitOfWork, *, user_id: str, transaction_id: str) -> None:
+    """Ask Stripe about the user's pending deposit, when the page has reason to think the attempt failed
+    (Stripe.js reported an error, or the bank's 3-D Secure page sent the person back). A failure Stripe
+    confirms ends the deposit failed at once, as its webhook would; Stripe unreachable changes nothing."""
+    with uow:
+        row = uow.session.get(CardDeposit, transaction_id) if isinstance(transaction_id, str) else None
+    if row is None or row.user_id != user_id or row.status != "pending" or row.payment_intent_id is None:
+        return
+    try:
+        intent = stripe_provider.from_config(uow.config).retrieve_payment_intent(row.payment_intent_id)
+    except PaymentProviderError:
+        return  # the webhook, or the next look, will tell
+    settle_from_intent(uow, transaction_id, intent)
 
 
 @retry_on_conflict

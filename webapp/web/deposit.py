@@ -129,8 +129,10 @@ def deposit_card(transaction_id: str):
     """The card form while the deposit waits for a card; its outcome once the webhook has settled it.
     Stripe sends people back here after a bank's own 3-D Secure page with `redirect_status`: then the
     status is what matters, and the card form is not shown again."""
-    tx = _deposit(transaction_id)
     returned = request.args.get("redirect_status")
+    if returned is not None:
+        deposits.check(new_uow(), user_id=current_user.id, transaction_id=transaction_id)
+    tx = _deposit(transaction_id)
     secret = None
     if tx.status == "pending" and returned is None:
         secret = deposits.client_secret_for(new_uow(), user_id=current_user.id, transaction_id=tx.id)
@@ -145,7 +147,10 @@ def deposit_card(transaction_id: str):
 @login_required
 @limiter.limit(POLL_LIMIT)
 def deposit_status(transaction_id: str):
-    """The status fragment. It re-renders itself with a polling trigger while pending, without once final."""
+    """The status fragment. It re-renders itself with a polling trigger while pending, without once final.
+    `check=1` (card.js, after Stripe.js reported a failed attempt) first asks Stripe what happened."""
+    if request.args.get("check") == "1":
+        deposits.check(new_uow(), user_id=current_user.id, transaction_id=transaction_id)
     tx = _deposit(transaction_id)
     return render_template("deposit/_status.html", tx=tx, wallet=_wallet_of(tx), reason=_reason(tx, None),
                            draft_id=request.args.get("draft", ""))

@@ -28,19 +28,18 @@
     form.setAttribute("aria-busy", on ? "true" : "false");
   }
 
-  // After a confirm the webhook decides; the fragment at data-status-url polls itself until it has.
-  function showStatus() {
+  // After a confirm the webhook decides; the fragment at data-status-url polls itself until it has. After a
+  // failed attempt (a refused card, a failed bank check) `check=1` has the server ask Stripe first, so the
+  // page says at once, in Stripe's words, why nothing was added. Focus follows, as the form is now gone.
+  function showStatus(check) {
     form.hidden = true;
-    window.htmx.ajax("GET", data.statusUrl, {target: "#deposit-status", swap: "outerHTML"});
-  }
-
-  // A refused card or a failed bank check ends this attempt: say so plainly, with a way to try again.
-  function showFailure(error) {
-    form.hidden = true;
-    var box = document.getElementById("card-failed");
-    box.querySelector("[data-reason]").textContent = error.message;
-    box.hidden = false;
-    box.focus();
+    var url = new URL(data.statusUrl, window.location.href);
+    if (check) url.searchParams.set("check", "1");
+    window.htmx.ajax("GET", url.pathname + url.search, {target: "#deposit-status", swap: "outerHTML"})
+      .then(function () {
+        var status = document.getElementById("deposit-status");
+        if (status) status.focus();
+      });
   }
 
   form.addEventListener("submit", async function (event) {
@@ -49,12 +48,12 @@
     message.textContent = "";
     var result = await stripe.confirmPayment({elements: elements, redirect: "if_required",
                                               confirmParams: {return_url: data.returnUrl}});
-    if (!result.error) return showStatus();
+    if (!result.error) return showStatus(false);
     busy(false);
     if (result.error.type === "validation_error") {
       message.textContent = result.error.message;  // something to fix in the fields; nothing was tried
     } else if (result.error.type === "card_error") {
-      showFailure(result.error);
+      showStatus(true);
     } else {
       message.textContent = result.error.message || "Something went wrong. Try again in a moment.";
     }
