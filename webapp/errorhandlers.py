@@ -3,11 +3,13 @@ a calm HTML page (or an inline message for HTMX) everywhere else."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from webapp.api import errors as api_errors
-from webapp.errors import DomainError
+from webapp.db import is_retryable
+from webapp.errors import DomainError, ServiceUnavailable
 from webapp.web import errors as web_errors
 
 
@@ -23,6 +25,15 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return api_errors.http_error(error) if _is_api() else web_errors.http_error(error)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        """A lost connection or a deadlock outside a retried unit of work (the check of a token or a web
+        session, a page's reads) is no bug: the next try will likely work, so 503, never 500."""
+        if not is_retryable(error):
+            return unexpected(error)
+        current_app.logger.warning("database unavailable: %s", error.orig, extra={"event": "db.unavailable"})
+        return domain_error(ServiceUnavailable())
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

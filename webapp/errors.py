@@ -130,6 +130,16 @@ class ProviderUnavailable(DomainError):
     retry_after = 60  # seconds, sent as Retry-After
 
 
+class ServiceUnavailable(DomainError):
+    """Our own database could not be reached, or stayed busy, past the retry budget (webapp/db.py), or
+    its connection was lost during a COMMIT that no idempotency key can settle. Money requests carry keys,
+    so resending one with the same key never moves money twice."""
+
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "We can't reach our records right now. Nothing was sent twice; please try again in a moment."
+    retry_after = 5  # seconds, sent as Retry-After: a failover or a restart takes a few
+
+
 # --- Ledger invariants: these are bugs, never user errors. -------------------------------------------
 
 

@@ -24,6 +24,7 @@ STATUS = {
     "IDEMPOTENCY_CONFLICT": 409,
     "RATE_LIMITED": 429,
     "PROVIDER_UNAVAILABLE": 503,
+    "SERVICE_UNAVAILABLE": 503,
     "INTERNAL_ERROR": 500,
 }
 # Transport-level failures keep their HTTP status. 405 has no DESIGN code, so it gets its own;
@@ -40,7 +41,8 @@ def domain_error(error: DomainError):
     retry_after = getattr(error, "retry_after", None)
     if retry_after is None:
         return fail(error.code, error.message, STATUS.get(error.code, 422), error.details)
-    # A provider outage (PROVIDER_UNAVAILABLE): when to retry, and the request id support can look up.
+    # An outage (PROVIDER_UNAVAILABLE, SERVICE_UNAVAILABLE): when to retry, and the request id support can
+    # look up.
     response, status = fail(error.code, error.message, STATUS.get(error.code, 503),
                             {**error.details, "correlation_id": g.get("request_id")})
     response.headers["Retry-After"] = str(retry_after)

@@ -67,6 +67,12 @@ UNAUTHORIZED = {"401": failure("No bearer token, or one that is invalid, expired
 TOO_LARGE = {"413": failure("The body is over 64 KiB (API_MAX_JSON_BYTES).", "VALIDATION_ERROR")}
 RATE_LIMITED = {"429": failure("Too many requests; retry after the number of seconds in Retry-After.",
                                "RATE_LIMITED", headers={"Retry-After": {"schema": {"type": "integer"}}})}
+CORRELATION = obj({"correlation_id": {"type": "string"}})
+RETRY_AFTER_SECONDS = {"Retry-After": {"schema": {"type": "integer"},
+                                       "description": "Seconds to wait before retrying."}}
+DATABASE_DOWN = ("SERVICE_UNAVAILABLE: our database could not be reached, or stayed busy, past a few seconds of "
+                 "retries. Resend after Retry-After seconds, with the same idempotency key where the request "
+                 "has one: nothing happens twice. `details.correlation_id` is the X-Request-ID.")
 INTERNAL = {"default": failure("An unexpected failure (500). `details.correlation_id` equals the "
                                "X-Request-ID response header; there is never a stack trace.", "INTERNAL_ERROR",
                                details=obj({"correlation_id": {"type": "string"}}))}
@@ -82,8 +88,20 @@ def not_found(what: str) -> dict:
     return {"404": failure(f"{what} does not exist or is not yours (the two look the same).", "NOT_FOUND")}
 
 
+def unavailable(provider: dict | None = None) -> dict:
+    """503 SERVICE_UNAVAILABLE, which every operation that uses the database can answer; an operation
+    that also calls a provider keeps its PROVIDER_UNAVAILABLE under the same status."""
+    if provider is None:
+        return failure(DATABASE_DOWN, "SERVICE_UNAVAILABLE", headers=RETRY_AFTER_SECONDS, details=CORRELATION)
+    codes = provider["content"][JSON]["schema"]["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
+    return failure(f"{provider['description']} {DATABASE_DOWN}", *codes, "SERVICE_UNAVAILABLE",
+                   headers=provider.get("headers", RETRY_AFTER_SECONDS), details=CORRELATION)
+
+
 def operation(op_id: str, summary: str, responses: dict, *, public: bool = False, tag: str = "wallets",
-              request: dict | None = None, parameters: list | None = None) -> dict:
+              request: dict | None = None, parameters: list | None = None, database: bool = True) -> dict:
+    if database:
+        responses = {**responses, "503": unavailable(responses.get("503"))}
     op = {"operationId": op_id, "summary": summary, "tags": [tag], "responses": {**responses, **INTERNAL}}
     if public:
         op["security"] = []
@@ -98,7 +116,8 @@ def schemas() -> dict:
     error = obj({"code": {"type": "string", "enum": ERROR_CODES},
                  "message": {"type": "string", "description": "For people; do not parse."},
                  "details": {"type": "object", "description": "VALIDATION_ERROR: `fields` maps field to "
-                             "message. INTERNAL_ERROR: `correlation_id`. LIMIT_EXCEEDED: `limit`, `currency`."}},
+                             "message. INTERNAL_ERROR, PROVIDER_UNAVAILABLE, SERVICE_UNAVAILABLE: "
+                             "`correlation_id`. LIMIT_EXCEEDED: `limit`, `currency`."}},
                 closed=True)
     return {
         "Error": obj({"status": {"const": "error"}, "error": error}, closed=True),
@@ -271,7 +290,7 @@ def other_paths() -> dict:
             "getOpenApi", "This document (not wrapped in the envelope).",
             {"200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": obj(
                 {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}})}}}},
-            public=True, tag="meta")},
+            public=True, tag="meta", database=False)},
         "/admin/reconciliation": {"get": admin_reconciliation()},
     }
 

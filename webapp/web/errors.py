@@ -10,7 +10,14 @@ from htmx_flask import request
 
 STATUS = {"VALIDATION_ERROR": 422, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404,
           "INSUFFICIENT_FUNDS": 422, "CURRENCY_MISMATCH": 422, "LIMIT_EXCEEDED": 422, "KYC_REQUIRED": 403,
-          "ACCOUNT_FROZEN": 403, "IDEMPOTENCY_CONFLICT": 409, "PROVIDER_UNAVAILABLE": 503}
+          "ACCOUNT_FROZEN": 403, "IDEMPOTENCY_CONFLICT": 409, "PROVIDER_UNAVAILABLE": 503,
+          "SERVICE_UNAVAILABLE": 503}
+# Codes that share a status with another but need their own words (503 is also Stripe being down).
+CODE_PAGES = {
+    # Our database is out of reach. Money forms carry idempotency keys, so a resend never pays twice.
+    "SERVICE_UNAVAILABLE": ("We can't reach our records right now",
+                            "Nothing was sent twice. Please try again in a moment."),
+}
 
 PAGES = {
     400: ("Something was off with that request", "Go back and try again."),
@@ -29,8 +36,8 @@ PAGES = {
 }
 
 
-def render(status: int, message: str | None = None, *, reference: str | None = None):
-    title, default = PAGES.get(status, PAGES[500 if status >= 500 else 400])
+def render(status: int, message: str | None = None, *, reference: str | None = None, code: str | None = None):
+    title, default = CODE_PAGES.get(code) or PAGES.get(status, PAGES[500 if status >= 500 else 400])
     template = "errors/_message.html" if request.htmx else "errors/page.html"
     try:
         html = render_template(template, status=status, title=title, message=message or default,
@@ -44,7 +51,10 @@ def render(status: int, message: str | None = None, *, reference: str | None = N
 def domain_error(error):
     status = STATUS.get(error.code, 422)
     message = PAGES[404][1] if status == 404 else error.message
-    html, status = render(status, message, reference=g.get("request_id") if status >= 500 else None)
+    if error.code in CODE_PAGES:
+        message = None  # the page's own words for this code
+    html, status = render(status, message, reference=g.get("request_id") if status >= 500 else None,
+                          code=error.code)
     retry_after = getattr(error, "retry_after", None)
     return (html, status, {"Retry-After": str(retry_after)}) if retry_after else (html, status)
 
