@@ -41,6 +41,8 @@ def from_environment() -> dict:
         "EWALLET_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ewallet.db'}"),
+        # Seconds a unit of work keeps retrying deadlocks and lost connections (webapp/db.py), then 503.
+        "DB_RETRY_BUDGET": float(os.environ.get("DB_RETRY_BUDGET") or 2.0),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),

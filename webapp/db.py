@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import random
 import time
@@ -15,15 +16,23 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from webapp.errors import ServiceUnavailable
 from webapp.prepared import Prepared
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# MySQL/MariaDB: 1213 deadlock, 1205 lock-wait timeout. Both leave nothing half-done, so the whole
-# unit of work may simply run again.
-RETRYABLE_MYSQL_ERRORS = {1213, 1205}
-MAX_ATTEMPTS = 5
+# MySQL/MariaDB: 1213 deadlock (also how Galera reports a certification conflict, at COMMIT) and 1205
+# lock-wait timeout. Both roll the whole transaction back, so the unit of work may simply run again.
+CONFLICT_ERRORS = {1213, 1205}
+# The connection died or could not be made: gone away (2006), lost during a query (2013) or a read (2055),
+# closed by the server as idle (4031), killed (MariaDB 1927), refused or unreachable while the server
+# restarts (2002, 2003; 1053 shutting down). The server rolls back the open transaction of a connection
+# it loses, so before COMMIT was sent running again on a new connection is safe (see UnitOfWork.commit
+# for a connection lost during COMMIT).
+CONNECTION_ERRORS = {1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
+DEFAULT_RETRY_BUDGET = 2.0  # seconds of retrying before ServiceUnavailable; the app sets DB_RETRY_BUDGET
+FIRST_PAUSE, LONGEST_PAUSE = 0.01, 0.25  # seconds: the backoff's ceiling doubles from the first, up to this
 log = logging.getLogger(__name__)
 
 
@@ -106,12 +115,19 @@ class UnitOfWork:
         self._inside = False
         self._connection: Connection | None = None
         self._session: Session | None = None
+        # True once this transaction has claimed an idempotency key (services/idempotency.claim, the
+        # webhook's event id). If the connection is then lost during COMMIT, nobody can say whether the
+        # transaction landed, but running the whole service function again is safe: the rerun finds the
+        # key taken and replays the stored result, or claims it afresh if the first COMMIT did not land.
+        # Without a key a rerun could do the work twice, so commit() answers ServiceUnavailable instead.
+        self.settled_by_key = False
 
     def __enter__(self) -> UnitOfWork:
         if self._inside:  # a second transaction would silently leave the first one open
             raise RuntimeError("this unit of work is already open; finish it before the next `with uow:`")
         self._inside, self._connection, self._session = True, None, None
         self.after_commit, self._committed = [], []
+        self.settled_by_key = False
         return self
 
     def __exit__(self, *exc) -> None:
@@ -164,11 +180,25 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self._session is not None:
-            self._session.commit()  # flushes pending ORM changes, then commits the connection's transaction
-        elif self._connection is not None:
-            self._connection.commit()
+            self._session.flush()  # the statements first: a connection lost during these is a plain retry
+        try:
+            if self._session is not None:
+                self._session.commit()  # nothing left to flush: commits the connection's transaction
+            elif self._connection is not None:
+                self._connection.commit()
+        except DBAPIError as error:
+            if is_lost_connection(error):
+                self._commit_lost(error)
+            raise  # a deadlock at COMMIT (Galera) is a definite rollback: retried like any other
         self._committed += self.after_commit
         self.after_commit = []
+
+    def _commit_lost(self, error: DBAPIError) -> None:
+        """COMMIT was sent and no answer came back: the transaction may or may not have landed."""
+        if not self.settled_by_key:
+            log.warning("connection lost during COMMIT, outcome unknown", extra={"event": "db.commit_unknown"})
+            raise ServiceUnavailable() from error
+        log.warning("connection lost during COMMIT; the idempotency key settles it", extra={"event": "db.commit_lost"})
 
 
 def numbered_in(column, count: int):
@@ -182,28 +212,57 @@ def numbered(ids) -> dict[str, object]:
     return {f"id{n}": value for n, value in enumerate(ids)}
 
 
+def _error_code(error: DBAPIError) -> object:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args else None
+
+
+def is_lost_connection(error: BaseException) -> bool:
+    """The connection died or could not be made (SQLAlchemy also flags a disconnect it noticed itself)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return error.connection_invalidated or _error_code(error) in CONNECTION_ERRORS
+
+
 def is_retryable(error: BaseException) -> bool:
+    """Running the unit of work again is safe and may well succeed: a conflict or a lost connection."""
     if not isinstance(error, DBAPIError) or error.orig is None:
         return False
-    args = getattr(error.orig, "args", ())
-    if args and args[0] in RETRYABLE_MYSQL_ERRORS:
+    if _error_code(error) in CONFLICT_ERRORS or is_lost_connection(error):
         return True
     return "database is locked" in str(error.orig)  # SQLite under the dev server
 
 
 def retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run the whole unit of work again on deadlock or lock-wait timeout, a bounded number of times."""
+    """Run the whole unit of work again on deadlock, lock-wait timeout or a lost connection, with jittered
+    exponential backoff, for up to DB_RETRY_BUDGET seconds; then ServiceUnavailable (503). Conflicts come
+    in bursts (a Galera cluster's certification failures, a hot wallet), so a time budget rather than a
+    count. The function takes its unit of work first, as every service function does."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        deadline = time.monotonic() + _retry_budget(args)
+        for attempt in itertools.count(1):
             try:
                 return fn(*args, **kwargs)
             except DBAPIError as error:
-                if attempt == MAX_ATTEMPTS or not is_retryable(error):
+                if not is_retryable(error):
                     raise
-                log.info("retrying %s after %s (attempt %d)", fn.__name__, error.orig.args[0], attempt)
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jittered backoff
+                left = deadline - time.monotonic()
+                reason = "lost connection" if is_lost_connection(error) else _error_code(error)
+                if left <= 0:
+                    log.warning("%s gave up after %d attempts (%s)", fn.__name__, attempt, reason,
+                                extra={"event": "db.unavailable"})
+                    raise ServiceUnavailable() from error
+                log.info("retrying %s after %s (attempt %d)", fn.__name__, reason, attempt,
+                         extra={"event": "db.retry"})
+                ceiling = min(LONGEST_PAUSE, FIRST_PAUSE * 2**attempt)
+                time.sleep(min(left, random.uniform(0, ceiling)))  # full jitter: twins drift apart
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _retry_budget(args: tuple) -> float:
+    config = getattr(args[0], "config", None) if args else None
+    return float((config or {}).get("DB_RETRY_BUDGET", DEFAULT_RETRY_BUDGET))

@@ -83,6 +83,7 @@ def _claim(uow: UnitOfWork, event: WebhookEvent) -> bool:
                              "received_at": utcnow()})
     except IntegrityError:
         return False
+    uow.settled_by_key = True  # the event id settles a lost COMMIT, as an idempotency key does (db.py)
     return True
 
 

@@ -75,6 +75,7 @@ def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_ha
                               "result_id": result_id, "created_at": now, "expires_at": now + KEY_TTL})
     except IntegrityError as error:
         raise KeyTaken() from error
+    uow.settled_by_key = True  # a COMMIT lost from here on is settled by rerunning: the key decides (db.py)
 
 
 def purge_expired(uow: UnitOfWork) -> int:
