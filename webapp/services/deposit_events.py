@@ -14,16 +14,17 @@ and a failure reported after the success does not undo the credit.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import UnitOfWork, retry_on_conflict
-from webapp.models import CardDeposit, StripeEvent, Transaction
+from webapp.models import StripeEvent, Transaction
 from webapp.models.base import utcnow
 from webapp.prepared import Prepared
 from webapp.providers.payments import PaymentIntent, WebhookEvent
-from webapp.services import audit
+from webapp.services import audit, deposit_rows
 from webapp.services.deposit_ledger import apply_dispute, apply_refunds, credit, record_dispute, record_refund
+from webapp.services.deposit_rows import LockedDeposit
 
 INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
 REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
@@ -45,12 +46,12 @@ def handle_event(uow: UnitOfWork, event: WebhookEvent) -> str:
         deposit = _deposit_for(uow, event)
         if deposit is not None:
             _apply(uow, deposit, event)
-            deposit.updated_at = utcnow()
+            deposit_rows.save(uow, deposit)
         uow.commit()
     return "applied" if deposit is not None else "ignored"
 
 
-def _apply(uow: UnitOfWork, deposit: CardDeposit, event: WebhookEvent) -> None:
+def _apply(uow: UnitOfWork, deposit: LockedDeposit, event: WebhookEvent) -> None:
     obj = event.object
     match event.type:
         case "payment_intent.succeeded":  # paid: credit once, if it is exactly what we asked for
@@ -93,21 +94,15 @@ def _intent_id(event: WebhookEvent) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _deposit_for(uow: UnitOfWork, event: WebhookEvent) -> CardDeposit | None:
+def _deposit_for(uow: UnitOfWork, event: WebhookEvent) -> LockedDeposit | None:
     """Our deposit, locked: by the transaction id in the intent's metadata (set before Stripe knew the
     intent's id could reach us), else by the PaymentIntent id. None when the payment is not ours."""
-    intent_id = _intent_id(event)
     transaction_id = (event.object.get("metadata") or {}).get("transaction_id") \
         if event.type.startswith("payment_intent.") else None
-    conditions = [CardDeposit.payment_intent_id == intent_id] if intent_id else []
-    if isinstance(transaction_id, str):
-        conditions.append(CardDeposit.transaction_id == transaction_id)
-    if not conditions:
-        return None
-    return uow.session.scalars(select(CardDeposit).where(or_(*conditions)).with_for_update()).first()
+    return deposit_rows.lock(uow, transaction_id=transaction_id, payment_intent_id=_intent_id(event))
 
 
-def succeeded(uow: UnitOfWork, deposit: CardDeposit, intent: dict) -> None:
+def succeeded(uow: UnitOfWork, deposit: LockedDeposit, intent: dict) -> None:
     if deposit.status in ("completed", "review"):
         return  # credited already, or waiting for a person
     problems = mismatches(deposit, intent)
@@ -120,7 +115,7 @@ def succeeded(uow: UnitOfWork, deposit: CardDeposit, intent: dict) -> None:
     apply_dispute(uow, deposit)
 
 
-def mismatches(deposit: CardDeposit, intent: dict) -> dict:
+def mismatches(deposit: LockedDeposit, intent: dict) -> dict:
     """What the PaymentIntent says that differs from the deposit we asked for: never credited."""
     meta = intent.get("metadata") or {}
     expected = {"amount": deposit.amount, "currency": deposit.currency, "transaction_id": deposit.transaction_id,
@@ -132,7 +127,7 @@ def mismatches(deposit: CardDeposit, intent: dict) -> dict:
     return {name: {"expected": expected[name], "got": seen[name]} for name in expected if expected[name] != seen[name]}
 
 
-def _review(uow: UnitOfWork, deposit: CardDeposit, intent_id, problems: dict) -> None:
+def _review(uow: UnitOfWork, deposit: LockedDeposit, intent_id, problems: dict) -> None:
     audit.append(uow, stream=audit.SYSTEM, event="deposit_review",
                  data={"transaction_id": deposit.transaction_id, "payment_intent": intent_id, "problems": problems})
     deposit.status = "review"
@@ -146,13 +141,14 @@ def settle_from_intent(uow: UnitOfWork, transaction_id: str, intent: PaymentInte
     attempt (e.g. a failed 3-D Secure check, which localstripe reports by no event at all) or a cancel.
     Never a credit: only the verified `payment_intent.succeeded` webhook credits (DESIGN §8)."""
     with uow:
-        deposit = uow.session.get(CardDeposit, transaction_id, with_for_update=True)
+        deposit = deposit_rows.lock(uow, transaction_id=transaction_id)
         if deposit.payment_intent_id != intent.id:
             return
         if intent.status == "canceled":
             mark_failed_locked(uow, deposit, "The payment was canceled.")
         elif intent.status == "requires_payment_method" and intent.failure:
             mark_failed_locked(uow, deposit, intent.failure)  # as payment_intent.payment_failed would
+        deposit_rows.save(uow, deposit)
         uow.commit()
 
 
@@ -160,13 +156,14 @@ def settle_from_intent(uow: UnitOfWork, transaction_id: str, intent: PaymentInte
 def mark_failed(uow: UnitOfWork, transaction_id: str, reason: str) -> None:
     """End a deposit that never got a PaymentIntent (Stripe was down): failed, with a reason."""
     with uow:
-        deposit = uow.session.get(CardDeposit, transaction_id, with_for_update=True)
+        deposit = deposit_rows.lock(uow, transaction_id=transaction_id)
         if deposit.payment_intent_id is None:
             mark_failed_locked(uow, deposit, reason)
+            deposit_rows.save(uow, deposit)
         uow.commit()
 
 
-def mark_failed_locked(uow: UnitOfWork, deposit: CardDeposit, reason: str) -> None:
+def mark_failed_locked(uow: UnitOfWork, deposit: LockedDeposit, reason: str) -> None:
     if deposit.status in ("pending", "failed"):  # a credit is never undone by a late failure
         deposit.status = "failed"
         _set_transaction(uow, deposit.transaction_id, "failed", reason)

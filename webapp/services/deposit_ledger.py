@@ -13,10 +13,11 @@ from sqlalchemy import bindparam, update
 
 from webapp.db import UnitOfWork
 from webapp.errors import LedgerError
-from webapp.models import CardDeposit, Hold, Transaction
+from webapp.models import Hold, Transaction
 from webapp.money import Money
 from webapp.prepared import Prepared
 from webapp.services import audit, history, ledger
+from webapp.services.deposit_rows import LockedDeposit
 from webapp.services.ledger import Leg, LockedWallet
 
 LIVE_REFUNDS = ("pending", "succeeded", "requires_action")  # Stripe has taken these from the balance
@@ -29,7 +30,7 @@ _COMPLETE = Prepared(update(_transactions).where(_transactions.c.id == bindparam
                      .values(status="completed", journal_entry_id=bindparam("entry_id")))
 
 
-def credit(uow: UnitOfWork, deposit: CardDeposit) -> None:
+def credit(uow: UnitOfWork, deposit: LockedDeposit) -> None:
     """Stripe clearing → the wallet, once; the pending transaction becomes completed."""
     money = Money(deposit.amount, deposit.currency)
     clearing_id = ledger.house_account_id(uow, "stripe_clearing", deposit.currency)
@@ -45,7 +46,7 @@ def credit(uow: UnitOfWork, deposit: CardDeposit) -> None:
         raise LedgerError(f"deposit {deposit.transaction_id} has no history row to complete")
 
 
-def record_refund(deposit: CardDeposit, refund: dict) -> None:
+def record_refund(deposit: LockedDeposit, refund: dict) -> None:
     """Remember one refund by id: its amount, when Stripe made it, and whether it still stands (a failed
     or canceled one does not). Nothing moves here."""
     refunds = {key: dict(value) for key, value in (deposit.refunds or {}).items()}
@@ -55,7 +56,7 @@ def record_refund(deposit: CardDeposit, refund: dict) -> None:
     deposit.refunds = refunds
 
 
-def apply_refunds(uow: UnitOfWork, deposit: CardDeposit) -> None:
+def apply_refunds(uow: UnitOfWork, deposit: LockedDeposit) -> None:
     """Once the credit is in the ledger, reverse what is refunded and not reversed yet: one entry per
     refund, oldest first, as in-order delivery would have posted them. The refunded total is the larger
     of the charge's running total (`charge.refunded`) and the refunds seen, so one refund told by several
@@ -76,7 +77,7 @@ def apply_refunds(uow: UnitOfWork, deposit: CardDeposit) -> None:
     deposit.refunds = refunds
 
 
-def _reverse(uow: UnitOfWork, deposit: CardDeposit, amount: int, refund_id: str | None) -> None:
+def _reverse(uow: UnitOfWork, deposit: LockedDeposit, amount: int, refund_id: str | None) -> None:
     money = Money(amount, deposit.currency)
     entry_id = ledger.open_entry(uow, kind="deposit_refund", reverses_id=deposit.credit_entry_id,
                                  description=f"refund {refund_id or ''} of card payment {deposit.payment_intent_id}")
@@ -90,7 +91,7 @@ def _reverse(uow: UnitOfWork, deposit: CardDeposit, amount: int, refund_id: str 
     _flag_below_zero(uow, deposit, wallet)
 
 
-def record_dispute(uow: UnitOfWork, deposit: CardDeposit, dispute: dict) -> None:
+def record_dispute(uow: UnitOfWork, deposit: LockedDeposit, dispute: dict) -> None:
     """Remember the dispute and its status. A closed dispute stays closed whatever arrives after."""
     current = dict(deposit.dispute or {})
     if current.get("id") not in (None, dispute.get("id")):
@@ -104,7 +105,7 @@ def record_dispute(uow: UnitOfWork, deposit: CardDeposit, dispute: dict) -> None
     deposit.dispute = current
 
 
-def apply_dispute(uow: UnitOfWork, deposit: CardDeposit) -> None:
+def apply_dispute(uow: UnitOfWork, deposit: LockedDeposit) -> None:
     """Hold the disputed amount, then post it (lost) or release it (won), always in that order, so a
     dispute reported before the credit leaves the ledger as an in-order one would."""
     dispute = dict(deposit.dispute or {})
@@ -132,25 +133,25 @@ def apply_dispute(uow: UnitOfWork, deposit: CardDeposit) -> None:
     _flag_below_zero(uow, deposit, wallet)
 
 
-def _lock(uow: UnitOfWork, deposit: CardDeposit) -> LockedWallet:
+def _lock(uow: UnitOfWork, deposit: LockedDeposit) -> LockedWallet:
     return ledger.lock_wallets(uow, [deposit.wallet_id])[deposit.wallet_id]
 
 
-def _audit(uow: UnitOfWork, deposit: CardDeposit, event: str, **data) -> None:
+def _audit(uow: UnitOfWork, deposit: LockedDeposit, event: str, **data) -> None:
     """Before the wallet lock, as everywhere: audit stream head first, then wallets (ledger.lock_wallets)."""
     audit.append(uow, stream=audit.user_stream(deposit.user_id), event=event,
                  data={"transaction_id": deposit.transaction_id, "payment_intent": deposit.payment_intent_id,
                        "currency": deposit.currency, **data})
 
 
-def _history(uow: UnitOfWork, deposit: CardDeposit, kind: str, amount: int, entry_id: str) -> None:
+def _history(uow: UnitOfWork, deposit: LockedDeposit, kind: str, amount: int, entry_id: str) -> None:
     history.record(uow, [history.new_record(
         wallet_id=deposit.wallet_id, user_id=deposit.user_id, kind=kind, direction="debit", amount=amount,
         currency=deposit.currency, counterparty=CARD, meta={"deposit_id": deposit.transaction_id},
         journal_entry_id=entry_id)])
 
 
-def _flag_below_zero(uow: UnitOfWork, deposit: CardDeposit, wallet: LockedWallet) -> None:
+def _flag_below_zero(uow: UnitOfWork, deposit: LockedDeposit, wallet: LockedWallet) -> None:
     """The flag an operator sees; the block itself is the ledger's (BelowZero on any money sent)."""
     if wallet.balance - wallet.reserved < 0:
         audit.append(uow, stream=audit.user_stream(deposit.user_id), event="wallet_below_zero",
