@@ -93,6 +93,9 @@ def from_environment() -> dict:
         # "sandbox" prints texts (never in production) and keeps them for tests; "package.module:Class" is
         # a real gateway, called as Class(config).send(to, text) (webapp/providers/sms.py).
         "SMS_PROVIDER": os.environ.get("SMS_PROVIDER", "sandbox"),
+        # "sandbox" (the default) tokenizes bank accounts locally and pays out by the account's last four digits
+        # (DESIGN §9); "package.module:Class" is a real payout provider, called as Class(config) (providers/bank.py).
+        "PAYOUT_PROVIDER": os.environ.get("PAYOUT_PROVIDER", "sandbox"),
         "JOB_QUEUE": os.environ.get("JOB_QUEUE", "default"),  # the RQ queue; lets deployments share a Redis
         # /metrics answers only "Authorization: Bearer <token>"; unset, it is a 404 (not public by default).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),

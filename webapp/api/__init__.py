@@ -4,5 +4,15 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webapp.api import admin, auth, deposits, openapi, transactions, transfers, verification, wallets  # noqa: E402,F401
+from webapp.api import (  # noqa: E402,F401  (the modules register their routes on import)
+    admin,
+    auth,
+    bank_accounts,
+    deposits,
+    openapi,
+    transactions,
+    transfers,
+    verification,
+    wallets,
+)
 from webapp.webhooks import stripe as stripe_webhooks  # noqa: E402,F401

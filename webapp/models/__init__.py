@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and `Base.metadata` see every table."""
 
 from webapp.models.audit import AuditLog, AuditStream
+from webapp.models.bank_accounts import BankAccount
 from webapp.models.base import Base
 from webapp.models.deposits import CardDeposit, StripeEvent
 from webapp.models.idempotency import IdempotencyKey
@@ -16,6 +17,7 @@ __all__ = [
     "Account",
     "AuditLog",
     "AuditStream",
+    "BankAccount",
     "Base",
     "CardDeposit",
     "Hold",

@@ -7,6 +7,7 @@ bp = Blueprint("web", __name__)
 
 from webapp.web import (  # noqa: E402,F401  (the modules register their routes, filters and loader on import)
     auth,
+    bank_accounts,
     dashboard,
     deposit,
     filters,
