@@ -3,7 +3,7 @@ a calm HTML page (or an inline message for HTMX) everywhere else."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +33,10 @@ def init_app(app: Flask) -> None:
         if not is_retryable(error):
             return unexpected(error)
         current_app.logger.warning("database unavailable: %s", error.orig, extra={"event": "db.unavailable"})
+        if not _is_api() and "_login_user" not in g:
+            # The web session could not be checked (Flask-Login keeps its user in g._login_user): draw the
+            # page as signed out, or drawing it would ask the database again and fail the same way.
+            g._login_user = current_app.login_manager.anonymous_user()
         return domain_error(ServiceUnavailable())
 
     @app.errorhandler(Exception)

@@ -2,6 +2,7 @@
 and one the server dropped costs no unit of work its answer."""
 
 import logging
+import time
 import uuid
 
 import pytest
@@ -73,59 +74,89 @@ def test_a_lock_taken_on_the_raw_connection_is_released_at_check_in(database_url
         engine.dispose()
 
 
-def kill_pooled_connections(engine, database_url, count: int = 3) -> None:
-    """Check out `count` connections, return them to the pool, and kill them from outside the pool, as a
-    server restart, a failover or an idle timeout would."""
-    held = [engine.connect() for _ in range(count)]
-    thread_ids = [connection.connection.dbapi_connection.thread_id() for connection in held]
-    for connection in held:
-        connection.close()
+def kill(database_url, thread_ids) -> None:
+    """KILL connections from outside the pool under test, as a restart, a failover or an operator would,
+    and wait until the server has closed them."""
     killer = make_engine(database_url)
     with killer.connect() as connection:
         for thread_id in thread_ids:
             connection.exec_driver_sql(f"KILL {thread_id}")
+        for _ in range(100):
+            alive = connection.execute(text("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID IN "
+                                            f"({', '.join(map(str, thread_ids))})")).scalar_one()
+            if not alive:
+                break
+            time.sleep(0.01)
     killer.dispose()
 
 
-def test_a_dropped_connection_costs_one_failed_unit_of_work_not_one_per_pooled_connection(database_url):
-    """The server kills every pooled connection (a restart, a failover). A Prepared statement meets the
-    first dead one: it fails with SQLAlchemy's OperationalError, flagged as a lost connection, and the pool
-    retires the other old connections too, so the next unit of work works on a fresh one."""
+def thread_id(connection) -> int:
+    return connection.connection.dbapi_connection.thread_id()
+
+
+def test_connections_killed_while_idle_are_replaced_at_checkout(database_url):
+    """Every pooled connection is killed while idle (a restart, a failover, wait_timeout). The pool sees it
+    at checkout without a round trip and connects afresh: no unit of work fails, retried or not."""
     engine = make_engine(database_url)
     uow = UnitOfWork(sessionmaker(engine, expire_on_commit=False))
     try:
-        kill_pooled_connections(engine, database_url)
-        outcomes = []
+        held = [engine.connect() for _ in range(3)]
+        killed = [thread_id(connection) for connection in held]
+        for connection in held:
+            connection.close()
+        kill(database_url, killed)
+        seen = []
         for _ in range(3):
-            try:
-                with uow:
-                    outcomes.append(len(uow.execute(ledger._lock(1), numbered(["none"])).rows))
-            except OperationalError as error:
-                assert is_lost_connection(error) and error.connection_invalidated, error
-                outcomes.append("dropped")
-        assert outcomes == ["dropped", 0, 0]
+            with uow:
+                seen.append(len(uow.execute(ledger._lock(1), numbered(["none"])).rows))
+                seen.append(thread_id(uow._open_connection))
+        assert seen[0::2] == [0, 0, 0] and not set(seen[1::2]) & set(killed)
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_killed_mid_transaction_fails_as_a_lost_connection_and_only_it_is_retired(database_url):
+    """A Prepared statement on a connection killed after checkout goes through SQLAlchemy's own error
+    handling: a lost connection, invalidated. The pool keeps its other connections (each is checked at its
+    own checkout), so one kill doesn't make every request in flight reconnect."""
+    engine = make_engine(database_url)
+    uow = UnitOfWork(sessionmaker(engine, expire_on_commit=False))
+    try:
+        other = engine.connect()  # in use by another request meanwhile
+        spare = thread_id(other)
+        with pytest.raises(OperationalError) as raised, uow:
+            uow.execute(ledger._lock(1), numbered(["none"]))
+            kill(database_url, [thread_id(uow._open_connection)])
+            uow.execute(ledger._lock(1), numbered(["none"]))
+        assert raised.value.connection_invalidated and is_lost_connection(raised.value)
+        other.close()
+        with engine.connect() as first, engine.connect() as second:  # the killed one's record, and the spare
+            assert spare in (thread_id(first), thread_id(second))
     finally:
         engine.dispose()
 
 
 @pytest.mark.parametrize("path", ["prepared", "orm"])
-def test_a_dead_pooled_connection_costs_a_retried_unit_of_work_no_answer(database_url, caplog, path):
-    """The same dead connections under retry_on_conflict, as every service function runs: the first
-    statement fails, the unit of work runs again on a fresh connection, and every call answers."""
+def test_a_unit_of_work_whose_connection_is_killed_runs_again_and_answers(database_url, caplog, path):
+    """Under retry_on_conflict, as every service function runs: the next attempt gets a new connection."""
     caplog.set_level(logging.INFO, logger="webapp.db")
     engine = make_engine(database_url)
     uow = UnitOfWork(sessionmaker(engine, expire_on_commit=False))
+    attempts = []
 
     @retry_on_conflict
     def look(uow):
         with uow:
+            attempts.append(thread_id(uow._open_connection))
+            if len(attempts) == 1:
+                kill(database_url, attempts)
             if path == "prepared":
                 return len(uow.execute(ledger._lock(1), numbered(["none"])).rows)
             return uow.session.execute(text("SELECT COUNT(*) FROM wallets WHERE id = 'none'")).scalar_one()
 
     try:
-        kill_pooled_connections(engine, database_url)
-        assert [look(uow) for _ in range(3)] == [0, 0, 0]
+        assert look(uow) == 0
+        assert len(attempts) == 2 and attempts[0] != attempts[1]
         assert sum(getattr(r, "event", None) == "db.retry" for r in caplog.records) == 1
     finally:
         engine.dispose()
