@@ -8,6 +8,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from webapp import create_app
+from webapp.cli_institutions import institution_group
 from webapp.errors import DomainError
 from webapp.extensions import new_uow
 from webapp.money import Money, check_currency
@@ -151,6 +152,9 @@ def audit_verify():
         return
     click.echo(f"audit trail BROKEN: {finding}")
     sys.exit(1)
+
+
+cli.add_command(institution_group)
 
 
 def _run(step):

@@ -9,6 +9,7 @@ from webapp.api import (  # noqa: E402,F401  (the modules register their routes 
     auth,
     bank_accounts,
     deposits,
+    institutions,
     openapi,
     transactions,
     transfers,

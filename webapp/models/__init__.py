@@ -5,6 +5,7 @@ from webapp.models.bank_accounts import BankAccount
 from webapp.models.base import Base
 from webapp.models.deposits import CardDeposit, StripeEvent
 from webapp.models.idempotency import IdempotencyKey
+from webapp.models.institutions import Institution, InstitutionSettlement
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
 from webapp.models.sessions import LoginFailure, WebSession
 from webapp.models.transactions import Transaction
@@ -22,6 +23,8 @@ __all__ = [
     "CardDeposit",
     "Hold",
     "IdempotencyKey",
+    "Institution",
+    "InstitutionSettlement",
     "JournalEntry",
     "LoginFailure",
     "PasswordResetToken",

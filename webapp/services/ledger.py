@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, bindparam, case, event, insert, select, update
+from sqlalchemy import BigInteger, Date, bindparam, case, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,21 @@ def open_wallet_account(uow: UnitOfWork, *, wallet_id: str, currency: str) -> Ac
     uow.session.add(account)
     uow.session.flush()
     return account
+
+
+def open_derived_account(uow: UnitOfWork, *, code: str, kind: str, currency: str) -> Account:
+    """An account that caches no balance (an institution's): its balance is the sum of its postings, so
+    movements into it lock no row of it and never wait on one another (DESIGN §5)."""
+    account = Account(code=code, kind=kind, currency=currency)
+    uow.session.add(account)
+    uow.session.flush()
+    return account
+
+
+def derived_balance(uow: UnitOfWork, account_id: int) -> int:
+    """Σ postings of the account, in minor units: read without locks, as of the last commit."""
+    return int(uow.execute(select(func.coalesce(func.sum(Posting.amount), 0))
+                           .where(Posting.account_id == account_id)).scalar_one())
 
 
 def house_account(uow: UnitOfWork, name: str, currency: str) -> Account:
