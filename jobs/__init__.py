@@ -8,15 +8,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, has_app_context
+from rq import get_current_job
+
+from webapp import logs
 
 _app: Flask | None = None
 
 
 @contextmanager
 def app_context() -> Iterator[Flask]:
-    """The app a job runs in. Run inline after a commit (no Redis) or under `ewallet worker`, whose forked
-    work horses inherit the command's app context, it is the one already there; anywhere else (a bare
-    `rq worker`), one built from the environment once per process."""
+    """The app a job runs in, with the request id of the request that asked for the job on its log lines
+    (webapp/background.py puts it in the job's meta)."""
+    job = get_current_job()
+    request_id = (job.meta or {}).get("request_id") if job is not None else logs.current_request_id()
+    with _app_context() as app, logs.carried_request_id(request_id):
+        yield app
+
+
+@contextmanager
+def _app_context() -> Iterator[Flask]:
+    """Run inline after a commit (no Redis) or under `ewallet worker`, whose forked work horses inherit the
+    command's app context, it is the one already there; anywhere else (a bare `rq worker`), one built from
+    the environment once per process."""
     global _app
     if has_app_context():
         yield current_app._get_current_object()

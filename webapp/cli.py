@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
@@ -51,21 +52,26 @@ def db_upgrade(revision: str):
 
 
 @cli.command("worker")
-@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 @with_appcontext
 def worker(burst: bool):
-    """Run RQ jobs from JOB_QUEUE (`default`) on REDIS_URL: the emails after a transfer or a reset request."""
+    """Run RQ jobs from the `payouts`, `topups` and `default` queues on REDIS_URL, in that order, with the
+    scheduler that runs retries and periodic work (jobs/periodic.py)."""
     from flask import current_app
     from rq import Worker
 
-    from webapp.background import queue_for
+    from jobs import periodic
+    from webapp.background import QUEUES, queue_for
 
-    if not current_app.config["REDIS_URL"]:
+    config = current_app.config
+    if not config["REDIS_URL"]:
         raise click.ClickException("REDIS_URL is not set; without it jobs run inline and need no worker")
-    queue = queue_for(current_app.config)
+    queues = [queue_for(config, name) for name in QUEUES]
+    if not burst:  # a burst worker leaves once the queues are empty: periodic work is the others'
+        periodic.schedule(config, after=time.time())
     # Each job runs in a forked work horse that inherits this app context (jobs/__init__.py); the scheduler
-    # is what runs failed jobs again after their Retry intervals.
-    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
+    # is what runs failed jobs again after their Retry intervals, and the periodic tick when it is due.
+    Worker(queues, connection=queues[0].connection).work(burst=burst, with_scheduler=True)
 
 
 @cli.command("create-admin")

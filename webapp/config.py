@@ -96,6 +96,17 @@ def from_environment() -> dict:
         # "sandbox" (the default) tokenizes bank accounts locally and pays out by the account's last four digits
         # (DESIGN §9); "package.module:Class" is a real payout provider, called as Class(config) (providers/bank.py).
         "PAYOUT_PROVIDER": os.environ.get("PAYOUT_PROVIDER", "sandbox"),
+        # A payout whose bank timed out is tried again PAYOUT_RETRY_MAX times, PAYOUT_RETRY_BASE seconds
+        # after the first failure and twice as long after each next one; then it fails, its hold released.
+        "PAYOUT_RETRY_MAX": _int("PAYOUT_RETRY_MAX", 5),
+        "PAYOUT_RETRY_BASE": _int("PAYOUT_RETRY_BASE", 30),
+        # Seconds a payout attempt may take before another worker may take it over (its worker died): more
+        # than the provider's own timeout. The scheduler's sweep finds such payouts (services/payout_runs.py).
+        "PAYOUT_LEASE": _int("PAYOUT_LEASE", 300),
+        # Seconds the sandbox bank takes per payout call (0): a slow bank, for tests and benchmarks.
+        "SANDBOX_PAYOUT_DELAY": float(os.environ.get("SANDBOX_PAYOUT_DELAY") or 0),
+        # Seconds between runs of the workers' periodic work (jobs/periodic.py): hold expiry, key expiry, sweeps.
+        "PERIODIC_INTERVAL": _int("PERIODIC_INTERVAL", 60),
         "JOB_QUEUE": os.environ.get("JOB_QUEUE", "default"),  # the RQ queue; lets deployments share a Redis
         # /metrics answers only "Authorization: Bearer <token>"; unset, it is a 404 (not public by default).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),

@@ -12,12 +12,17 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("ewallet.access")
 _encode = json.JSONEncoder(default=str).encode  # one encoder: json.dumps(default=...) builds one per line
+# The request id a background job carries from the request that asked for it (webapp/background.py).
+_carried: ContextVar[str | None] = ContextVar("carried_request_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,7 +50,24 @@ class RequestContextFilter(logging.Filter):
         if has_request_context():
             record.request_id = g.get("request_id")
             record.user_id = g.get("user_id")
+        elif not hasattr(record, "request_id"):
+            record.request_id = _carried.get()
         return True
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served, or the one a running job carries; None elsewhere."""
+    return g.get("request_id") if has_request_context() else _carried.get()
+
+
+@contextmanager
+def carried_request_id(request_id: str | None) -> Iterator[None]:
+    """Log lines inside carry `request_id`: a job's lines name the request that asked for it."""
+    token = _carried.set(request_id)
+    try:
+        yield
+    finally:
+        _carried.reset(token)
 
 
 def configure_logging(level: str = "INFO") -> None:
