@@ -15,7 +15,7 @@ STUDENT = {"student_id": "S123456", "term": "2026-fall"}
 
 
 def add_institution(app, *, name: str | None = None, kind: str = "college", currency: str = "USD",
-                    fields: list[tuple[str, str]] | None = None) -> str:
+                    fields: list[tuple[str, str, str | None]] | None = None) -> str:
     """A new institution (a college asking for a student id and a term, unless told otherwise); its id."""
     fields = fields or [("student_id", r"^S\d{6}$", "S123456"), ("term", r"20\d\d-(spring|fall)", "2026-fall")]
     with app.app_context():

@@ -106,15 +106,15 @@ def check_reference(fields: list[ReferenceField], reference: object) -> dict[str
 
 def _check_value(field: ReferenceField, value: object) -> str:
     if value is None or value == "":
-        raise ValidationError(f"Enter the {field.label}.")
+        raise ValidationError(f"{field.label} is required.")
     if not isinstance(value, str):
-        raise ValidationError("Send this field as text.")
+        raise ValidationError(f"Send the {field.label} as text.")
     value = value.strip()
     if len(value) > MAX_VALUE:
-        raise ValidationError(f"Keep the {field.label} under {MAX_VALUE + 1} characters.")
+        raise ValidationError(f"{field.label}: at most {MAX_VALUE} characters.")
     if not field.regex.fullmatch(value):
-        hint = f", like {field.example}" if field.example else ""
-        raise ValidationError(f"Enter the {field.label} in its format{hint}.")
+        like = f": it looks like {field.example}" if field.example else ""
+        raise ValidationError(f"This is not a valid {field.label}{like}.")
     return value
 
 

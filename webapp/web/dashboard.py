@@ -17,10 +17,10 @@ TILES = [
     ("deposit", "Add money", "web.deposit_form"),
     ("bank", "Bank transfer", None),
     ("history", "History", "web.history"),
-    ("college", "College payment", None),
+    ("college", "College payment", "web.pay_college"),
     ("phone", "Mobile top-up", None),
-    ("bills", "Pay bills", None),
-    ("profile", "Profile", "web.profile"),
+    ("bills", "Pay bills", "web.pay_bills"),
+    ("shopping", "Shopping", "web.pay_shopping"),
 ]
 
 

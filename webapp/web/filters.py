@@ -15,6 +15,8 @@ from webapp.money import Money
 from webapp.web import bp
 
 MINUS = "\u2212"
+PAYMENT_LABELS = {"college": "College payment", "school": "School payment", "utility": "Bill payment",
+                  "merchant": "Shop payment"}
 
 
 @bp.app_template_filter("money")
@@ -89,7 +91,18 @@ def label(tx) -> str:
         return "Received" if tx.direction == "credit" else "Sent"
     if tx.kind == "adjustment":
         return "Money added" if tx.direction == "credit" else "Adjustment"
+    if tx.kind == "institution_payment":
+        return PAYMENT_LABELS.get((tx.counterparty or {}).get("kind"), "Payment")
     return tx.kind.replace("_", " ").capitalize()
+
+
+@bp.app_template_filter("reference")
+def reference(tx) -> list[tuple[str, str, str]]:
+    """The structured reference of an institution payment: (name, label, value), in the order it was kept
+    (services/institution_payments.py). Labels are the ones the payer saw when paying."""
+    meta = tx.meta or {}
+    labels = meta.get("reference_labels") or {}
+    return [(name, labels.get(name, name), value) for name, value in (meta.get("reference") or {}).items()]
 
 
 @bp.app_context_processor
