@@ -12,6 +12,7 @@ clients (no think time, a fresh idempotency key per request):
   baseline      uniform's transaction shape sent straight through pymysql: no HTTP, no Flask, no ORM
   hot-wallet    the same as uniform, but every transfer goes INTO one wallet (senders random)
   baseline-hot  the baseline into one wallet: what the row lock on a hot wallet costs by itself
+  hot-institution  POST /api/v1/institution-payments, random payer -> one college (bench/_institution_load.py)
 
 The runs repeat for --rounds rounds, in that order, so each ratio compares runs a few seconds apart: this
 machine's speed drifts by a third over minutes (a shared host), and both sides drift together. Each ratio
@@ -22,8 +23,8 @@ error code. "conserved" means the Σ of wallet balances did not move (drift 0), 
 passed (balance = Σ postings, Σ postings = 0), and the transfer entries written equal the successes counted.
 The CPU table gives cores busy per process group and CPU ms per transfer. The load generator shares the
 2 cores with the server, and so does anything else running on the machine ("other"). Targets (issue):
-app/baseline >= 0.5, p99 <= 150 ms at 32 clients, hot/uniform >= 0.8, zero drift. gunicorn is stopped and
-the database dropped at the end, also on errors and Ctrl-C.
+app/baseline >= 0.5, p99 <= 150 ms at 32 clients, hot/uniform >= 0.8 (and hot-institution/uniform, issue 11),
+zero drift. gunicorn is stopped and the database dropped at the end, also on errors and Ctrl-C.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # the _harness/_load helpers, an
 
 import _baseline  # noqa: E402
 import _harness as h  # noqa: E402
+import _institution_load  # noqa: E402
 import _load  # noqa: E402
 
-RUNS = ("uniform", "baseline", "hot-wallet", "baseline-hot")
+RUNS = ("uniform", "baseline", "hot-wallet", "baseline-hot", "hot-institution")
+DEFAULT_RUNS = RUNS[:4]  # hot-institution on request: --runs uniform,hot-institution
 TARGETS = {"ratio": 0.5, "p99_ms": 150, "hot": 0.8}
 
 
@@ -101,7 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (1 = sync workers, else gthread)")
     parser.add_argument("--client-procs", type=int, default=2, help="load generator processes")
-    parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated subset of {', '.join(RUNS)}")
+    parser.add_argument("--runs", default=",".join(DEFAULT_RUNS),
+                        help=f"comma-separated subset of {', '.join(RUNS)}")
     args = parser.parse_args(argv)
     args.runs = [name.strip() for name in args.runs.split(",") if name.strip()]
     if unknown := set(args.runs) - set(RUNS):
@@ -123,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
               f" threads (log {log})", flush=True)
         server = h.start_gunicorn(url, port, args.workers, args.threads, log)
         parties = setup(url, database, port, args.wallets)
-        rows = [measure(name, number, args, url, database, port, server.pid, parties)
+        college = _institution_load.add_college(url) if "hot-institution" in args.runs else None
+        rows = [measure(name, number, args, url, database, port, server.pid, parties, college)
                 for number in range(1, args.rounds + 1) for name in args.runs]
         report(rows, args)
         return 0 if all(not row.problems for row in rows) else 1
@@ -141,16 +146,20 @@ def setup(url: str, database: str, port: int, wallets: int) -> list[h.Party]:
     return parties
 
 
-def measure(name: str, number: int, args, url: str, database: str, port: int, gunicorn: int, parties) -> Row:
-    plan = _load.Plan(parties, hot="hot" in name)  # hot-wallet, baseline-hot
+def measure(name: str, number: int, args, url: str, database: str, port: int, gunicorn: int, parties,
+            college: str | None = None) -> Row:
+    plan = _load.Plan(parties, hot=name in ("hot-wallet", "baseline-hot"))
+    snapshot = h.snapshot
     if name.startswith("baseline"):
         make_op = _baseline.sql_op(database, plan, h.server_connection)
+    elif name == "hot-institution":  # money moves from wallets to the institution: count both
+        make_op, snapshot = _institution_load.InstitutionLoad(port, plan, college), _institution_load.snapshot
     else:
         make_op = _load.http_op(port, plan)
-    before, meter = h.snapshot(database), h.CpuMeter(gunicorn)
+    before, meter = snapshot(database), h.CpuMeter(gunicorn)
     outcome = _load.run(make_op, args.clients, args.seconds, args.client_procs)
     cpu = meter.stop(outcome.cpu)
-    after = h.snapshot(database)
+    after = snapshot(database)
     drift = after.total - before.total
     row = Row(name, number, args.clients, args.seconds, outcome, drift, check_money(before, after, outcome, url), cpu)
     print(f"  {row.label}: {row.rate:.0f} transfers/s, p99 {row.percentile(0.99):.0f} ms, conserved {row.conserved}",
@@ -174,11 +183,11 @@ def check_money(before: h.Snapshot, after: h.Snapshot, outcome: _load.Outcome, u
 def report(rows: list[Row], args) -> None:
     print(f"\ngunicorn {args.workers} workers x {args.threads} threads; {args.wallets} wallets;"
           f" {args.seconds:g}s per run, {args.rounds} rounds; load from {args.client_procs} client processes\n")
-    header = (f"{'run':<16}{'clients':>8}{'transfers/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'drift':>7}"
+    header = (f"{'run':<19}{'clients':>8}{'transfers/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'drift':>7}"
               f"  {'conserved':<10} errors")
     print(header + "\n" + "-" * len(header))
     for row in rows:
-        print(f"{row.label:<16}{row.clients:>8}{row.rate:>13.0f}{row.percentile(0.5):>9.1f}"
+        print(f"{row.label:<19}{row.clients:>8}{row.rate:>13.0f}{row.percentile(0.5):>9.1f}"
               f"{row.percentile(0.99):>9.1f}{row.drift:>7}  {row.conserved:<10} {row.errors}")
     for row in rows:
         for problem in row.problems:
@@ -188,6 +197,7 @@ def report(rows: list[Row], args) -> None:
     ratio("app/baseline", rows, "uniform", "baseline", TARGETS["ratio"])
     ratio("hot/uniform", rows, "hot-wallet", "uniform", TARGETS["hot"])
     ratio("baseline hot/uniform", rows, "baseline-hot", "baseline", None)
+    ratio("hot-institution/uniform", rows, "hot-institution", "uniform", TARGETS["hot"])
     if p99s := [row.percentile(0.99) for row in rows if row.name == "uniform"]:
         p99 = statistics.median(p99s)
         verdict = "met" if p99 <= TARGETS["p99_ms"] else "MISSED"
@@ -201,12 +211,12 @@ def report_cpu(rows: list[Row]) -> None:
     """Cores busy (of 2) per process group, and CPU ms per successful transfer: the second is what the
     load on the shared machine does not disturb, so compare runs by it when `other` is high."""
     print("\nCPU: cores busy (of 2)                                           | CPU ms per transfer")
-    print(f"{'run':<16}{'gunicorn':>9}{'mariadb':>9}{'loadgen':>9}{'other':>7}{'total':>7}    |"
+    print(f"{'run':<19}{'gunicorn':>9}{'mariadb':>9}{'loadgen':>9}{'other':>7}{'total':>7}    |"
           f"{'app side':>10}{'mariadb':>9}")
     for row in rows:
         cpu, wall = row.cpu, row.cpu["wall"]
         app_side = cpu["server"] + cpu["client"]  # gunicorn + HTTP client, or pymysql for the baseline
-        print(f"{row.label:<16}{cpu['server'] / wall:>9.2f}{cpu['db'] / wall:>9.2f}{cpu['client'] / wall:>9.2f}"
+        print(f"{row.label:<19}{cpu['server'] / wall:>9.2f}{cpu['db'] / wall:>9.2f}{cpu['client'] / wall:>9.2f}"
               f"{cpu['other'] / wall:>7.2f}{cpu['machine'] / wall:>7.2f}    |{row.ms_each(app_side):>10.2f}"
               f"{row.ms_each(cpu['db']):>9.2f}")
 
