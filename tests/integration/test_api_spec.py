@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD, make_test_app
 from tests.integration.bank_account_scenarios import SCENARIOS as BANK_ACCOUNT_SCENARIOS
 from tests.integration.deposit_scenarios import SCENARIOS as DEPOSIT_SCENARIOS
 from tests.integration.institution_scenarios import SCENARIOS as INSTITUTION_SCENARIOS
+from tests.integration.payout_scenarios import SCENARIOS as PAYOUT_SCENARIOS
 from tests.integration.test_api_support import (
     fresh_address,
     rate_limited_app,
@@ -346,6 +347,7 @@ SCENARIOS = {
 SCENARIOS.update(DEPOSIT_SCENARIOS)  # cards: tests/integration/deposit_scenarios.py
 SCENARIOS.update(BANK_ACCOUNT_SCENARIOS)  # tests/integration/bank_account_scenarios.py
 SCENARIOS.update(INSTITUTION_SCENARIOS)  # tests/integration/institution_scenarios.py
+SCENARIOS.update(PAYOUT_SCENARIOS)  # tests/integration/payout_scenarios.py
 
 
 def produce(world, path, method, status):

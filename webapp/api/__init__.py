@@ -11,6 +11,7 @@ from webapp.api import (  # noqa: E402,F401  (the modules register their routes 
     deposits,
     institutions,
     openapi,
+    payouts,
     transactions,
     transfers,
     verification,

@@ -7,6 +7,7 @@ from webapp.models.deposits import CardDeposit, StripeEvent
 from webapp.models.idempotency import IdempotencyKey
 from webapp.models.institutions import Institution, InstitutionSettlement
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
+from webapp.models.payouts import Payout
 from webapp.models.sessions import LoginFailure, WebSession
 from webapp.models.transactions import Transaction
 from webapp.models.users import PasswordResetToken, RefreshToken, User
@@ -28,6 +29,7 @@ __all__ = [
     "JournalEntry",
     "LoginFailure",
     "PasswordResetToken",
+    "Payout",
     "Posting",
     "RefreshToken",
     "StripeEvent",

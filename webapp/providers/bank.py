@@ -3,15 +3,20 @@ which hands back an opaque token that later payouts name as their destination. W
 last four digits, never the number (DESIGN §12).
 
     PAYOUT_PROVIDER=sandbox                  (the default) registers nothing anywhere; see SandboxPayouts
+    PAYOUT_PROVIDER=stripe                   Stripe Payouts (providers/stripe_payouts.py)
     PAYOUT_PROVIDER=yourpackage.bank:Class   import that class and call Class(config) once per use
 
-A provider is called outside any database transaction (DESIGN §6). Stripe Payouts (StripePayoutProvider)
-arrives with the payouts themselves, and adds the payout call to this interface.
+A provider is called outside any database transaction (DESIGN §6), by the payout job, with an idempotency
+key derived from the payout's id: a second call with the same key must not pay twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,7 +24,7 @@ from werkzeug.utils import import_string
 
 from webapp.errors import ConfigurationError
 
-SANDBOX = "sandbox"
+SANDBOX, STRIPE = "sandbox", "stripe"
 IBAN, US_ACH = "iban", "us_ach"  # the two kinds of account: an IBAN, or a US account and ABA routing number
 
 
@@ -50,9 +55,34 @@ class ProviderDown(Exception):
     """The provider could not be reached, timed out, or failed on its side: the same request may work later."""
 
 
+class PayoutRejected(Exception):
+    """The provider refuses this payout for good (the account is closed): it never will work. The message
+    is for the person and names no number."""
+
+
+@dataclass(frozen=True)
+class PayoutOrder:
+    """What to pay, to which account (the provider's token), under which idempotency key."""
+
+    payout_id: str
+    token: str
+    amount: int  # minor units
+    currency: str  # ISO 4217, upper case
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class PayoutReceipt:
+    ref: str  # the provider's id for the payout
+    paid: bool  # True: the money has left for the bank; False: accepted, its webhook will say how it ends
+
+
 class PayoutProvider(Protocol):
     def tokenize_account(self, account: AccountDetails) -> str:
         """The provider's opaque token for the account, or AccountRejected, or ProviderDown."""
+
+    def send_payout(self, order: PayoutOrder) -> PayoutReceipt:
+        """Pay once per idempotency key, or PayoutRejected (never will work), or ProviderDown (may work later)."""
 
 
 class SandboxPayouts:
@@ -73,12 +103,47 @@ class SandboxPayouts:
         """The last four digits a sandbox token was made for."""
         return token.removeprefix(cls.PREFIX)[:4]
 
+    def send_payout(self, order: PayoutOrder) -> PayoutReceipt:
+        """Ending 0002: "account closed". Ending 0005: the first two calls with a key time out. Like a real
+        bank it remembers each idempotency key: the call count lives in Redis when there is one, because
+        each attempt may run in another worker process (a forked work horse); without Redis jobs run inline
+        in one process, and a dict does. SANDBOX_PAYOUT_DELAY (seconds) makes every call slow, as a bank
+        can be: tests kill a worker while a call is in flight."""
+        call = self._count(order.idempotency_key)
+        time.sleep(float(self.config.get("SANDBOX_PAYOUT_DELAY") or 0))  # the bank has it; its answer is slow
+        last4 = self.last4_of(order.token)
+        if last4 == "0002":
+            raise PayoutRejected("The bank says this account is closed.")
+        if last4 == "0005" and call <= 2:
+            raise ProviderDown("The bank did not answer in time.")
+        digest = hashlib.sha256(order.idempotency_key.encode()).hexdigest()[:24]
+        return PayoutReceipt(ref=f"sandbox_po_{digest}", paid=True)  # the same key, the same payout
+
+    _calls: Counter = Counter()
+    _lock = threading.Lock()
+
+    def _count(self, key: str) -> int:
+        if self.config.get("REDIS_URL"):
+            from webapp.background import redis_for
+
+            redis, name = redis_for(self.config), f"ewallet:sandbox-payout-calls:{key}"
+            with redis.pipeline() as pipe:
+                calls, _ = pipe.incr(name).expire(name, 24 * 3600).execute()
+            return int(calls)
+        with self._lock:
+            self._calls[key] += 1
+            return self._calls[key]
+
 
 def provider(config: dict) -> PayoutProvider:
     """The configured provider (see the module docstring)."""
     name = config.get("PAYOUT_PROVIDER") or SANDBOX
     if name == SANDBOX:
         return SandboxPayouts(config)
+    if name == STRIPE:
+        from webapp.providers.stripe_payouts import StripePayoutProvider
+
+        return StripePayoutProvider(config)
     try:
         adapter = import_string(name)
     except ImportError as error:

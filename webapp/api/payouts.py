@@ -1,0 +1,47 @@
+"""Withdrawals to a bank account (DESIGN §9): hold the money now, pay it out in a job; poll for the end."""
+
+from __future__ import annotations
+
+from flask import g
+
+from webapp.api import bp
+from webapp.api.envelope import (
+    amount_field,
+    idempotency_key,
+    json_body,
+    login_required,
+    ok,
+    require_fields,
+    require_strings,
+)
+from webapp.api.serializers import timestamp
+from webapp.extensions import limiter, new_uow
+from webapp.models import Payout
+from webapp.money import check_currency
+from webapp.services import payouts
+
+
+def payout(p: Payout) -> dict:
+    return {"id": p.id, "wallet_id": p.wallet_id, "bank_account_id": p.bank_account_id, "amount": p.amount,
+            "currency": p.currency, "status": p.status, "failure_reason": p.failure_reason, "retries": p.retries,
+            "created_at": timestamp(p.created_at), "updated_at": timestamp(p.updated_at)}
+
+
+@bp.post("/payouts/bank")
+@login_required
+@limiter.limit("30 per minute")
+def create_payout():
+    body = json_body()
+    require_fields(body, "wallet_id", "bank_account_id", "amount")
+    require_strings(body, "wallet_id", "bank_account_id")
+    made = payouts.request(new_uow(), user_id=g.user_id, wallet_id=body["wallet_id"],
+                           bank_account_id=body["bank_account_id"], amount=amount_field(body),
+                           currency=check_currency(body["currency"]) if "currency" in body else None,
+                           idempotency_key=idempotency_key(body))
+    return ok({"payout": payout(made)}, 201)
+
+
+@bp.get("/payouts/<payout_id>")
+@login_required
+def get_payout(payout_id: str):
+    return ok({"payout": payout(payouts.get(new_uow(), user_id=g.user_id, payout_id=payout_id))})
