@@ -22,7 +22,7 @@ from webapp.models import StripeEvent, Transaction
 from webapp.models.base import utcnow
 from webapp.prepared import Prepared
 from webapp.providers.payments import PaymentIntent, WebhookEvent
-from webapp.services import audit, deposit_rows
+from webapp.services import audit, deposit_rows, payout_events
 from webapp.services.deposit_ledger import apply_dispute, apply_refunds, credit, record_dispute, record_refund
 from webapp.services.deposit_rows import LockedDeposit
 
@@ -38,6 +38,8 @@ _CLAIM = Prepared(insert(StripeEvent.__table__))
 @retry_on_conflict
 def handle_event(uow: UnitOfWork, event: WebhookEvent) -> str:
     """Apply a verified event: "applied", "duplicate" (seen before) or "ignored" (not ours to act on)."""
+    if event.type in payout_events.HANDLED:  # money on its way to a bank, not a deposit
+        return payout_events.handle_event(uow, event)
     if event.type not in HANDLED:
         return "ignored"
     with uow:
