@@ -105,7 +105,8 @@ def _hold(uow, payout_id, user_id, wallet_id, bank_account_id, asked: tuple[int,
     # No expiry: the payout's own states end the hold (posted when paid, released when failed). A hold that
     # expired while the bank was still paying would hand back money that has already left.
     hold = ledger.reserve(uow, locked, amount, reason=OPERATION)
-    counterparty = {"type": "bank", "name": account.bank_name or "Bank account", "last4": account.last4}
+    counterparty = {"type": "bank", "name": f"{account.bank_name or 'Bank account'} ending {account.last4}",
+                    "last4": account.last4}
     history.record(uow, [history.new_record(
         id=payout_id, wallet_id=wallet.id, user_id=user_id, kind=OPERATION, direction="debit",
         amount=amount.amount, currency=amount.currency, status="pending", counterparty=counterparty,

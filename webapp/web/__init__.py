@@ -19,4 +19,5 @@ from webapp.web import (  # noqa: E402,F401  (the modules register their routes,
     send,
     session,
     verification,
+    withdraw,
 )

@@ -15,7 +15,7 @@ RECENT = 5
 TILES = [
     ("send", "Send money", "web.send_form"),
     ("deposit", "Add money", "web.deposit_form"),
-    ("bank", "Bank transfer", None),
+    ("bank", "Bank transfer", "web.withdraw_form"),
     ("history", "History", "web.history"),
     ("college", "College payment", "web.pay_college"),
     ("phone", "Mobile top-up", None),

@@ -89,6 +89,8 @@ def label(tx) -> str:
     """What kind of movement this was, from the reader's side."""
     if tx.kind == "transfer":
         return "Received" if tx.direction == "credit" else "Sent"
+    if tx.kind == "payout":
+        return "Withdrawal"
     if tx.kind == "adjustment":
         return "Money added" if tx.direction == "credit" else "Adjustment"
     if tx.kind == "institution_payment":

@@ -1,5 +1,6 @@
 """POST /api/v1/webhooks/stripe: verify the signature on the raw body, hand the event to the deposits
-service (which passes payout events on to services/payout_events.py), answer 200. A bad signature is a 400 with nothing written; Stripe retries anything but a 2xx
+service (which passes payout events on to services/payout_events.py), answer 200. A bad signature is a
+400 with nothing written; Stripe retries anything but a 2xx
 (https://docs.stripe.com/webhooks#receive-events), and a duplicate is a 200 that changes nothing."""
 
 from __future__ import annotations
