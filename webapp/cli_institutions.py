@@ -67,6 +67,41 @@ def list_institutions():
         click.echo(f"{found.id}  {found.kind:<8}  {found.currency}  {found.name}")
 
 
+@institution_group.command("bank-account")
+@click.argument("institution_id")
+@click.option("--holder", required=True, help="The name on the account.")
+@click.option("--iban", default=None, help="An IBAN (spaces allowed).")
+@click.option("--account-number", default=None, help="A US account number, with --routing-number.")
+@click.option("--routing-number", default=None, help="The account's 9-digit ABA routing number.")
+@with_appcontext
+def bank_account(institution_id: str, holder: str, iban, account_number, routing_number):
+    """Set the bank account the institution's balance is settled to (only a provider token is kept)."""
+    from webapp.services import institutions
+
+    try:
+        found = institutions.set_bank_account(new_uow(), institution_id=institution_id, account_holder_name=holder,
+                                              iban=iban, account_number=account_number,
+                                              routing_number=routing_number)
+    except DomainError as error:
+        raise click.ClickException(_message(error)) from None
+    click.echo(f"{found.name} is settled to {found.payout_bank_name or 'the account'} ending {found.payout_last4}")
+
+
+@institution_group.command("settle")
+@click.argument("institution_id", required=False)
+@with_appcontext
+def settle(institution_id: str | None):
+    """Settle now: one institution's balance to its bank, or every institution that is due."""
+    from webapp.services import settlements
+
+    if institution_id:
+        opened = settlements.open_settlement(new_uow(), institution_id=institution_id)
+        click.echo(f"settlement {opened}" if opened else "nothing to settle (no bank account, no balance, or "
+                   "settled within SETTLEMENT_INTERVAL)")
+        return
+    click.echo(f"{settlements.settle_due(new_uow())} settlements opened")
+
+
 def _message(error: DomainError) -> str:
     fields = getattr(error, "fields", None) or {}
     return "; ".join(fields.values()) if fields else error.message

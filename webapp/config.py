@@ -107,6 +107,9 @@ def from_environment() -> dict:
         "SANDBOX_PAYOUT_DELAY": float(os.environ.get("SANDBOX_PAYOUT_DELAY") or 0),
         # Seconds between runs of the workers' periodic work (jobs/periodic.py): hold expiry, key expiry, sweeps.
         "PERIODIC_INTERVAL": _int("PERIODIC_INTERVAL", 60),
+        # Seconds between two settlements of one institution's balance to its bank (services/settlements.py):
+        # a day, so each institution gets one payout a day rather than one a minute.
+        "SETTLEMENT_INTERVAL": _int("SETTLEMENT_INTERVAL", 86400),
         "JOB_QUEUE": os.environ.get("JOB_QUEUE", "default"),  # the RQ queue; lets deployments share a Redis
         # /metrics answers only "Authorization: Bearer <token>"; unset, it is a 404 (not public by default).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),

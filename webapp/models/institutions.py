@@ -51,12 +51,14 @@ class InstitutionSettlement(Base):
     institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # minor units, > 0
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16), default="processing")  # processing | paid | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | processing | paid | failed
     entry_id: Mapped[str] = mapped_column(ForeignKey("journal_entries.id"))  # institution → in flight
     reversal_entry_id: Mapped[str | None] = mapped_column(ForeignKey("journal_entries.id"), nullable=True)
     provider_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    retries: Mapped[int] = mapped_column(Integer, default=0)  # provider calls that could not finish
+    retries: Mapped[int] = mapped_column(Integer, default=0)  # provider calls that timed out
+    # pending: when the next attempt is due. processing: when the attempt in flight counts as lost (its
+    # worker died); NULL once the provider has accepted it and only its own word can end it.
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

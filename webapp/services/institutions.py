@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 
 from webapp.db import UnitOfWork, retry_on_conflict
-from webapp.errors import FieldErrors, NotFound, ValidationError
+from webapp.errors import FieldErrors, NotFound, ProviderUnavailable, ValidationError
 from webapp.models import Institution
 from webapp.models.base import new_id
 from webapp.money import check_currency
-from webapp.services import audit, ledger
+from webapp.providers import bank
+from webapp.services import audit, bank_details, ledger
 from webapp.services.bank_details import countries
 
 KINDS = ("college", "school", "utility", "merchant")
@@ -174,3 +175,33 @@ def get(uow: UnitOfWork, *, institution_id: object) -> Institution:
 def find(uow: UnitOfWork, *, institution_id: object) -> Institution:
     with uow:
         return get(uow, institution_id=institution_id)
+
+
+def set_bank_account(uow: UnitOfWork, *, institution_id: str, account_holder_name: object, iban: object = None,
+                     account_number: object = None, routing_number: object = None) -> Institution:
+    """Where the institution's settlements go. Checked as a person's account is (services/bank_details.py)
+    and tokenized by the payout provider outside any transaction; only the token, the last four digits
+    and the bank's name are kept (DESIGN §12)."""
+    currency = find(uow, institution_id=institution_id).currency
+    country = "".join(str(iban).split())[:2].upper() if iban else "US"
+    details = bank_details.check(account_holder_name=account_holder_name, iban=iban, account_number=account_number,
+                                 routing_number=routing_number, currency=currency, country=country)
+    try:
+        token = bank.provider(uow.config).tokenize_account(details)
+    except bank.AccountRejected as rejected:
+        raise ValidationError.field("account", str(rejected)) from None
+    except bank.ProviderDown:
+        raise ProviderUnavailable("The bank could not register this account just now.") from None
+    return _keep_bank_account(uow, institution_id, token, details)
+
+
+@retry_on_conflict
+def _keep_bank_account(uow: UnitOfWork, institution_id: str, token: str, details: bank.AccountDetails) -> Institution:
+    with uow:
+        institution = uow.session.get(Institution, institution_id, with_for_update=True)
+        institution.payout_token, institution.payout_last4 = token, details.last4
+        institution.payout_bank_name = (details.bank_name or "")[:140] or None
+        audit.append(uow, stream=f"institution:{institution_id}", event="institution_bank_account", actor_id=None,
+                     data={"last4": details.last4, "kind": details.kind})
+        uow.commit()
+    return institution

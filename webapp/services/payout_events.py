@@ -18,7 +18,7 @@ from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.models import Payout, StripeEvent
 from webapp.models.base import utcnow
 from webapp.providers.payments import WebhookEvent
-from webapp.services import payout_runs
+from webapp.services import payout_runs, settlements
 
 HANDLED = ("payout.paid", "payout.failed", "payout.canceled")
 log = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ def handle_event(uow: UnitOfWork, event: WebhookEvent) -> str:
         payout = _payout_for(uow, event.object)
         if payout is not None:
             _apply(uow, payout, event)
+        settled = payout is None and settlements.apply_event(uow, event.type, event.object)  # an institution's
         uow.commit()
-    return "applied" if payout is not None else "ignored"
+    return "applied" if payout is not None or settled else "ignored"
 
 
 def _apply(uow: UnitOfWork, payout: Payout, event: WebhookEvent) -> None:
