@@ -53,12 +53,18 @@ def db_upgrade(revision: str):
 
 @cli.command("worker")
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+@click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's default), not in the worker.")
 @with_appcontext
-def worker(burst: bool):
+def worker(burst: bool, fork: bool):
     """Run RQ jobs from the `payouts`, `topups` and `default` queues on REDIS_URL, in that order, with the
-    scheduler that runs retries and periodic work (jobs/periodic.py)."""
+    scheduler that runs retries and periodic work (jobs/periodic.py).
+
+    Jobs run in the worker process itself (RQ's SimpleWorker) unless --fork: a forked work horse starts
+    with no database connection, and a new PyMySQL connection costs ~150 ms of CPU (it builds a TLS
+    context from the system's certificates every time), so two forking workers paid out 3 payouts a
+    second (bench/README.md). A job that runs too long is still stopped (RQ's SIGALRM death penalty)."""
     from flask import current_app
-    from rq import Worker
+    from rq import SimpleWorker, Worker
 
     from jobs import periodic
     from webapp.background import QUEUES, queue_for
@@ -69,9 +75,9 @@ def worker(burst: bool):
     queues = [queue_for(config, name) for name in QUEUES]
     if not burst:  # a burst worker leaves once the queues are empty: periodic work is the others'
         periodic.schedule(config, after=time.time())
-    # Each job runs in a forked work horse that inherits this app context (jobs/__init__.py); the scheduler
-    # is what runs failed jobs again after their Retry intervals, and the periodic tick when it is due.
-    Worker(queues, connection=queues[0].connection).work(burst=burst, with_scheduler=True)
+    # Jobs run in this app context (a forked work horse inherits it: jobs/__init__.py); the scheduler is
+    # what runs failed jobs again after their Retry intervals, and the periodic tick when it is due.
+    (Worker if fork else SimpleWorker)(queues, connection=queues[0].connection).work(burst=burst, with_scheduler=True)
 
 
 @cli.command("create-admin")
