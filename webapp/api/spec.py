@@ -147,8 +147,10 @@ def schemas() -> dict:
                                              "A person: `name` (their display name; else the email you typed "
                                              "to pay them; else \"E-Wallet user\"), `email` (in full only "
                                              "if you typed it, otherwise masked: \"j•••@example.com\"), "
-                                             "`phone` (masked), `user_id`, `wallet_id`."},
-                            "metadata": {"type": "object", "description": "e.g. `note`."},
+                                             "`phone` (masked), `user_id`, `wallet_id`. An institution: `type` "
+                                             "\"institution\", `institution_id`, `name`, `kind`."},
+                            "metadata": {"type": "object", "description": "e.g. `note`; an institution "
+                                         "payment's `reference` and `reference_labels`."},
                             "created_at": TIMESTAMP}, closed=True),
         "Drift": obj({"wallet_id": UUID, "currency": CURRENCY, "what": {"enum": ["balance", "reserved"]},
                       "cached": MINOR, "ledger": MINOR}, closed=True),
