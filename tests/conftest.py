@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import tempfile
 import uuid
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -21,6 +23,8 @@ from webapp.services import accounts, adjustments
 
 MYSQL_SERVER = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Photos the tests upload land here, never in the checkout's instance/ (made on the first upload).
+UPLOAD_DIR = Path(tempfile.gettempdir()) / f"ewallet-test-uploads-{os.getpid()}"
 PASSWORD = "correct-horse-battery"
 
 
@@ -55,6 +59,7 @@ def make_test_app(database_url: str, **overrides):
         "RATELIMIT_STORAGE_URI": "memory://",
         "WTF_CSRF_ENABLED": False,
         "REDIS_URL": "",
+        "UPLOAD_DIR": str(UPLOAD_DIR),
     }
     config.update(overrides)
     return create_app(config)

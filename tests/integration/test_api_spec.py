@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD, make_test_app
 from tests.integration.bank_account_scenarios import SCENARIOS as BANK_ACCOUNT_SCENARIOS
 from tests.integration.deposit_scenarios import SCENARIOS as DEPOSIT_SCENARIOS
 from tests.integration.institution_scenarios import SCENARIOS as INSTITUTION_SCENARIOS
+from tests.integration.kyc_scenarios import SCENARIOS as KYC_SCENARIOS
 from tests.integration.payout_scenarios import SCENARIOS as PAYOUT_SCENARIOS
 from tests.integration.test_api_support import (
     fresh_address,
@@ -90,8 +91,9 @@ def test_the_document_is_well_formed():
         assert in_path == set(re.findall(r"{(\w+)}", path)), (method, path)
         assert any(status.startswith("2") for status in op["responses"]), (method, path)
         assert documented_codes(op["responses"]["default"]) == {"INTERNAL_ERROR"}
-        if method == "post":
-            assert op["requestBody"]["content"]["application/json"]["schema"]
+        if method == "post":  # JSON, or multipart for photos (POST /kyc)
+            content = op["requestBody"]["content"]
+            assert (content.get("application/json") or content["multipart/form-data"])["schema"]
     refs = re.findall(r'"\$ref": "([^"]+)"', json.dumps(SPEC))
     assert refs and all(resolve(SPEC, ref) for ref in refs)
 
@@ -348,6 +350,7 @@ SCENARIOS.update(DEPOSIT_SCENARIOS)  # cards: tests/integration/deposit_scenario
 SCENARIOS.update(BANK_ACCOUNT_SCENARIOS)  # tests/integration/bank_account_scenarios.py
 SCENARIOS.update(INSTITUTION_SCENARIOS)  # tests/integration/institution_scenarios.py
 SCENARIOS.update(PAYOUT_SCENARIOS)  # tests/integration/payout_scenarios.py
+SCENARIOS.update(KYC_SCENARIOS)  # photos, multipart: tests/integration/kyc_scenarios.py
 
 
 def produce(world, path, method, status):

@@ -10,6 +10,7 @@ from webapp.api import (  # noqa: E402,F401  (the modules register their routes 
     bank_accounts,
     deposits,
     institutions,
+    kyc,
     openapi,
     payouts,
     transactions,

@@ -6,6 +6,7 @@ from webapp.models.base import Base
 from webapp.models.deposits import CardDeposit, StripeEvent
 from webapp.models.idempotency import IdempotencyKey
 from webapp.models.institutions import Institution, InstitutionSettlement
+from webapp.models.kyc import KycSubmission, StoredImage
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
 from webapp.models.payouts import Payout
 from webapp.models.sessions import LoginFailure, WebSession
@@ -27,11 +28,13 @@ __all__ = [
     "Institution",
     "InstitutionSettlement",
     "JournalEntry",
+    "KycSubmission",
     "LoginFailure",
     "PasswordResetToken",
     "Payout",
     "Posting",
     "RefreshToken",
+    "StoredImage",
     "StripeEvent",
     "Transaction",
     "User",

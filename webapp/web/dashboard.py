@@ -6,7 +6,7 @@ from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from webapp.extensions import new_uow
-from webapp.services import history, wallets
+from webapp.services import history, profile_photos, wallets
 from webapp.web import bp
 
 RECENT = 5
@@ -31,4 +31,5 @@ def dashboard():
         return redirect(url_for("web.login"))
     mine = wallets.list_wallets(new_uow(), user_id=current_user.id)
     recent, _ = history.page(new_uow(), user_id=current_user.id, limit=RECENT)
-    return render_template("dashboard/page.html", wallets=mine, recent=recent, tiles=TILES)
+    photo = profile_photos.current(new_uow(), user_id=current_user.id)
+    return render_template("dashboard/page.html", wallets=mine, recent=recent, tiles=TILES, photo=photo)

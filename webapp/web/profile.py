@@ -1,5 +1,5 @@
-"""Profile: who you are to the wallet (email, masked phone, KYC status), your wallets, and opening a
-wallet in another currency."""
+"""Profile: who you are to the wallet (photo, email, masked phone, KYC status), your wallets, and opening
+a wallet in another currency."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from webapp import money
 from webapp.errors import DomainError
 from webapp.extensions import limiter, new_uow
-from webapp.services import accounts, wallets
+from webapp.services import accounts, profile_photos, wallets
 from webapp.web import bp
 from webapp.web.forms import errors_for, redirect_back, restore, text
 
@@ -29,10 +29,12 @@ def profile():
     _, errors = restore("open-wallet", {})
     _, password_errors = restore("password", {})  # the change-password form (web/security.py)
     contact_values, contact_errors = restore("contacts", {})  # name and phone code (web/verification.py)
+    _, photo_errors = restore("photo", {})  # the profile photo form (web/profile_photo.py)
+    photo = profile_photos.current(new_uow(), user_id=current_user.id)
     choices = currency_choices({w.currency for w in mine})
     return render_template("profile/page.html", user=user, wallets=mine, choices=choices, errors=errors,
                            password_errors=password_errors, contact_values=contact_values,
-                           contact_errors=contact_errors)
+                           contact_errors=contact_errors, photo=photo, photo_errors=photo_errors)
 
 
 @bp.post("/profile/wallets")
