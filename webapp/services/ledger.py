@@ -271,15 +271,17 @@ def _write_wallets(uow: UnitOfWork, changes: list[Change]) -> None:
 
 def reserve(
     uow: UnitOfWork, wallet: LockedWallet, money: Money, *, reason: str, expires_at: datetime | None = None,
-    may_overdraw: bool = False,
+    may_overdraw: bool = False, sent: bool = False,
 ) -> Hold:
     """Hold funds on a locked wallet: available drops now, the balance moves only when the hold posts.
-    `may_overdraw` is for a disputed card payment only: the bank holds it whatever the wallet has left."""
+    `may_overdraw` is for a disputed card payment only: the bank holds it whatever the wallet has left.
+    `sent` counts the hold toward today's sending total now (a top-up), so racing holds can't pass the
+    daily limit together; `release_hold(..., unsend=True)` gives it back."""
     if money.amount <= 0 or money.currency != wallet.currency:
         raise LedgerError("a hold needs a positive amount in the wallet's currency")
     if wallet.available < money and not may_overdraw:
         raise InsufficientFunds()
-    _write_wallets(uow, [Change(wallet, reserved=money.amount)])
+    _write_wallets(uow, [Change(wallet, reserved=money.amount, sent=money.amount if sent else 0)])
     hold = Hold(
         wallet_id=wallet.id, amount=money.amount, currency=money.currency, reason=reason, expires_at=expires_at
     )
@@ -297,9 +299,13 @@ def post_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, kind: str, t
     return post_entry(uow, kind=kind, legs=legs, description=f"hold {hold.id}", reverses_id=reverses_id)
 
 
-def release_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, status: str = "released") -> None:
-    """Give held funds back (the outside work failed, or the hold expired). No entry: nothing moved."""
-    _settle_hold(uow, hold, wallet, status)
+def release_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, *, status: str = "released",
+                 unsend: bool = False) -> None:
+    """Give held funds back (the outside work failed, or the hold expired). No entry: nothing moved.
+    `unsend`: the hold counted toward the sending total of the day it was made (reserve's `sent`); on that
+    same day, it counts no more. On a later day the total has started again from zero anyway."""
+    given_back = hold.amount if unsend and hold.created_at.date() == utcnow().date() else 0
+    _settle_hold(uow, hold, wallet, status, sent=-given_back)
     uow.session.flush()
 
 
@@ -322,12 +328,12 @@ def expire_holds(uow: UnitOfWork, *, now: datetime | None = None, batch: int = 1
     return len(due)
 
 
-def _settle_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, status: str) -> None:
+def _settle_hold(uow: UnitOfWork, hold: Hold, wallet: LockedWallet, status: str, *, sent: int = 0) -> None:
     if hold.status != "pending":
         raise LedgerError(f"hold {hold.id} is already {hold.status}")
     if hold.wallet_id != wallet.id:
         raise LedgerError("hold belongs to another wallet")
-    _write_wallets(uow, [Change(wallet, reserved=-hold.amount)])
+    _write_wallets(uow, [Change(wallet, reserved=-hold.amount, sent=sent)])
     hold.status = status
     hold.settled_at = utcnow()
 

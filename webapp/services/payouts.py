@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from rq import Retry
 
-from webapp import background
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, BelowZero, CurrencyMismatch, KycRequired, NotFound, ValidationError
 from webapp.models import Payout, User, Wallet
 from webapp.models.base import new_id, utcnow
 from webapp.money import MAX_MINOR, Money
-from webapp.services import audit, bank_accounts, history, idempotency, ledger
+from webapp.services import audit, bank_accounts, held_runs, history, idempotency, ledger, payout_runs
 
 OPERATION = "payout"
-JOB = "jobs.payouts.send"
+JOB = payout_runs.PAYOUT.job
 
 
 def request(uow: UnitOfWork, *, user_id: str, wallet_id: object, bank_account_id: object, amount: int,
@@ -53,23 +52,19 @@ def made_with_key(uow: UnitOfWork, *, user_id: str, idempotency_key: str) -> Pay
 
 
 def retry_policy(config: dict) -> Retry:
-    """PAYOUT_RETRY_MAX more attempts after the first, PAYOUT_RETRY_BASE seconds apart, doubling each time;
-    the payout row keeps the same count (payout_runs.backoff), so the two agree on when the last one is."""
-    most = int(config.get("PAYOUT_RETRY_MAX", 5))
-    return Retry(max=max(most, 1), interval=[backoff(config, n) for n in range(1, max(most, 1) + 1)])
+    """PAYOUT_RETRY_MAX more attempts after the first, PAYOUT_RETRY_BASE seconds apart, doubling each time
+    (services/held_runs.py); institution settlements keep the same schedule."""
+    return held_runs.retry_policy(config, payout_runs.PAYOUT)
 
 
 def backoff(config: dict, retries: int) -> int:
     """Seconds before the attempt that follows the `retries`-th failure."""
-    return int(config.get("PAYOUT_RETRY_BASE", 30)) * 2 ** (retries - 1)
+    return held_runs.backoff(config, payout_runs.PAYOUT, retries)
 
 
 def enqueue(uow: UnitOfWork, payout_id: str) -> None:
-    """Queue the payout's job once `uow` commits. Its timeout is half the lease, so RQ stops a stuck call
-    before another worker may take the payout over (payout_runs.claim)."""
-    config = uow.config
-    background.after_commit(uow, JOB, payout_id, queue=background.PAYOUTS, retry=retry_policy(config),
-                            timeout=max(int(config.get("PAYOUT_LEASE", 300)) // 2, 1))
+    """Queue the payout's job once `uow` commits, with a timeout under the lease (held_runs.enqueue)."""
+    held_runs.enqueue(uow, payout_runs.PAYOUT, payout_id)
 
 
 @retry_on_conflict
