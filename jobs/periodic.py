@@ -1,5 +1,6 @@
 """Periodic work, run from the workers' scheduler (DESIGN §11): expired holds released, expired
-idempotency keys purged, payouts whose job was lost queued again, institutions' balances settled to their banks.
+idempotency keys purged, payouts and top-ups whose job was lost queued again, institutions' balances
+settled to their banks.
 
 RQ 3 offers `rq cron` (a separate process per deployment, whose jobs each run once per scheduler, so two
 would run everything twice) and `Repeat` (a fixed number of repeats). Simpler and robust enough: one job,
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from jobs import app_context
 from webapp.background import queue_for, queue_name, redis_for
 from webapp.extensions import new_uow
-from webapp.services import idempotency, ledger, payout_runs, settlements
+from webapp.services import idempotency, ledger, payout_runs, settlements, topup_runs
 
 log = logging.getLogger(__name__)
 # Each task takes a fresh unit of work and owns its transactions; one failing does not stop the others.
@@ -28,6 +29,7 @@ TASKS = {
     "expire_holds": ledger.expire_holds,
     "purge_idempotency_keys": idempotency.purge_expired,
     "sweep_payouts": payout_runs.sweep,
+    "sweep_topups": topup_runs.sweep,
     "settle_institutions": settlements.settle_due,
 }
 

@@ -105,6 +105,15 @@ def from_environment() -> dict:
         "PAYOUT_LEASE": _int("PAYOUT_LEASE", 300),
         # Seconds the sandbox bank takes per payout call (0): a slow bank, for tests and benchmarks.
         "SANDBOX_PAYOUT_DELAY": float(os.environ.get("SANDBOX_PAYOUT_DELAY") or 0),
+        # "sandbox" (the default) tops up nothing and behaves by the number's last four digits (DESIGN §9);
+        # "package.module:Class" is a real airtime aggregator, called as Class(config) (providers/airtime.py).
+        "TOPUP_PROVIDER": os.environ.get("TOPUP_PROVIDER", "sandbox"),
+        # As the PAYOUT_ ones, for top-ups (services/topup_runs.py): an aggregator that timed out, or whose
+        # operator has not confirmed yet, is asked again TOPUP_RETRY_MAX times, TOPUP_RETRY_BASE seconds
+        # after the first and twice as long after each next; TOPUP_LEASE seconds before a worker counts as lost.
+        "TOPUP_RETRY_MAX": _int("TOPUP_RETRY_MAX", 5),
+        "TOPUP_RETRY_BASE": _int("TOPUP_RETRY_BASE", 30),
+        "TOPUP_LEASE": _int("TOPUP_LEASE", 300),
         # Seconds between runs of the workers' periodic work (jobs/periodic.py): hold expiry, key expiry, sweeps.
         "PERIODIC_INTERVAL": _int("PERIODIC_INTERVAL", 60),
         # Seconds between two settlements of one institution's balance to its bank (services/settlements.py):

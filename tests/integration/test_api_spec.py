@@ -27,6 +27,7 @@ from tests.integration.test_api_support import (
     schema_errors,
     set_user,
 )
+from tests.integration.topup_scenarios import SCENARIOS as TOPUP_SCENARIOS
 from webapp.api.errors import STATUS
 from webapp.api.spec import build_spec
 from webapp.extensions import limiter, new_uow
@@ -350,6 +351,7 @@ SCENARIOS.update(DEPOSIT_SCENARIOS)  # cards: tests/integration/deposit_scenario
 SCENARIOS.update(BANK_ACCOUNT_SCENARIOS)  # tests/integration/bank_account_scenarios.py
 SCENARIOS.update(INSTITUTION_SCENARIOS)  # tests/integration/institution_scenarios.py
 SCENARIOS.update(PAYOUT_SCENARIOS)  # tests/integration/payout_scenarios.py
+SCENARIOS.update(TOPUP_SCENARIOS)  # tests/integration/topup_scenarios.py
 SCENARIOS.update(KYC_SCENARIOS)  # photos, multipart: tests/integration/kyc_scenarios.py
 
 

@@ -327,10 +327,11 @@ def build_spec() -> dict:
     from webapp.api.spec_institutions import institution_paths
     from webapp.api.spec_kyc import kyc_paths
     from webapp.api.spec_payouts import payout_paths
+    from webapp.api.spec_topups import topup_paths
     from webapp.api.spec_verification import verification_paths
 
     paths = {**auth_paths(), **verification_paths(), **wallet_paths(), **money_paths(), **deposit_paths(),
-             **bank_account_paths(), **institution_paths(), **payout_paths(), **kyc_paths(),
+             **bank_account_paths(), **institution_paths(), **payout_paths(), **topup_paths(), **kyc_paths(),
              **other_paths()}
     return {
         "openapi": "3.1.0",
@@ -338,8 +339,8 @@ def build_spec() -> dict:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": name} for name in ("auth", "verification", "wallets", "transfers", "deposits",
-                                             "bank-accounts", "payouts", "institutions", "kyc", "webhooks", "admin",
-                                             "meta")],
+                                             "bank-accounts", "payouts", "topups", "institutions", "kyc", "webhooks",
+                                             "admin", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

@@ -10,6 +10,7 @@ from webapp.models.kyc import KycSubmission, StoredImage
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
 from webapp.models.payouts import Payout
 from webapp.models.sessions import LoginFailure, WebSession
+from webapp.models.topups import Topup
 from webapp.models.transactions import Transaction
 from webapp.models.users import PasswordResetToken, RefreshToken, User
 from webapp.models.verification import VerificationCode
@@ -36,6 +37,7 @@ __all__ = [
     "RefreshToken",
     "StoredImage",
     "StripeEvent",
+    "Topup",
     "Transaction",
     "User",
     "VerificationCode",
