@@ -51,6 +51,7 @@ def _trust_proxies(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp import errorhandlers, ops
+    from webapp.admin import bp as admin_bp
     from webapp.api import bp as api_bp
     from webapp.web import bp as web_bp
 
@@ -59,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer tokens, never cookies: there is no ambient credential to forge
     app.register_blueprint(web_bp)
+    app.register_blueprint(admin_bp)
     errorhandlers.init_app(app)
 
 

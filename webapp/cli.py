@@ -84,13 +84,16 @@ def worker(burst: bool, fork: bool):
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--phone", prompt=True)
+@click.option("--role", type=click.Choice(["admin", "reviewer"]), default="admin", show_default=True,
+              help="reviewer: the back office's KYC queue, users, reconciliation and audit log, without "
+                   "freezes or role changes.")
 @with_appcontext
-def create_admin(email: str, password: str, phone: str):
-    """Create an admin account, or promote an existing user to admin."""
+def create_admin(email: str, password: str, phone: str, role: str):
+    """Create an admin (or reviewer) account, or give an existing user the role."""
     from webapp.services import staff
 
-    user = _run(lambda: staff.make_admin(new_uow(), email=email, password=password, phone=phone))
-    click.echo(f"{user.email} is an admin (user id {user.id})")
+    user = _run(lambda: staff.make_admin(new_uow(), email=email, password=password, phone=phone, role=role))
+    click.echo(f"{user.email} is {'an' if role == 'admin' else 'a'} {role} (user id {user.id})")
 
 
 @cli.command("credit")
