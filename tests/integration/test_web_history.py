@@ -45,7 +45,7 @@ def test_dashboard_shows_balances_and_recent_activity(app, client, wallets):
     html = client.get("/").get_data(as_text=True)
     assert 'data-testid="balance-USD">$42.50<' in html
     assert "+$42.50" in html and "Money added" in html
-    assert 'href="/send"' in html and 'aria-disabled="true"' in html  # live tiles link, the rest say soon
+    assert 'href="/send"' in html and 'href="/topup"' in html and 'aria-disabled="true"' not in html  # every tile works
 
 
 def test_the_receipt_is_yours_alone(wallets):

@@ -21,7 +21,7 @@ from webapp.services import held_runs
 
 COMPLETED = "completed"
 FAILED, RETRY, SKIPPED = held_runs.FAILED, held_runs.RETRY, held_runs.SKIPPED
-GAVE_UP = "The mobile operator did not confirm this top-up in time. The money is back in your wallet."
+GAVE_UP = "The mobile operator did not confirm this top-up in time."
 TOPUP = held_runs.Movement(kind="topup", model=Topup, done=COMPLETED, house="airtime_in_flight", settings="TOPUP",
                            job="jobs.topups.send", queue=background.TOPUPS, gave_up=GAVE_UP, counts_as_sent=True)
 

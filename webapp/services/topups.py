@@ -64,6 +64,14 @@ def preview(uow: UnitOfWork, *, user_id: str, wallet_id: object, mobile_number: 
         return _target(user, wallet, Asked(mobile_number, operator, amount))
 
 
+def check_number(uow: UnitOfWork, *, user_id: str, mobile_number: object) -> topup_numbers.Number:
+    """The number alone, read as `request` reads it (the person's own country fills in a missing country
+    code): the form's inline check."""
+    with uow:
+        phone = uow.session.get(User, user_id).phone
+    return topup_numbers.parse_number(mobile_number, topup_numbers.region_of(phone))
+
+
 @retry_on_conflict
 def _request(uow: UnitOfWork, user_id: str, wallet_id: object, asked: Asked, key: str) -> Topup:
     topup_id = new_id()

@@ -18,7 +18,7 @@ TILES = [
     ("bank", "Bank transfer", "web.withdraw_form"),
     ("history", "History", "web.history"),
     ("college", "College payment", "web.pay_college"),
-    ("phone", "Mobile top-up", None),
+    ("phone", "Mobile top-up", "web.topup_form"),
     ("bills", "Pay bills", "web.pay_bills"),
     ("shopping", "Shopping", "web.pay_shopping"),
 ]

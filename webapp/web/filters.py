@@ -91,6 +91,8 @@ def label(tx) -> str:
         return "Received" if tx.direction == "credit" else "Sent"
     if tx.kind == "payout":
         return "Withdrawal"
+    if tx.kind == "topup":
+        return "Mobile top-up"
     if tx.kind == "adjustment":
         return "Money added" if tx.direction == "credit" else "Adjustment"
     if tx.kind == "institution_payment":

@@ -8,7 +8,7 @@ from htmx_flask import request as htmx_request
 
 from webapp.extensions import new_uow
 from webapp.services import history as history_service
-from webapp.services import payouts
+from webapp.services import payouts, topups
 from webapp.web import bp
 
 PAGE_SIZE = 20
@@ -30,7 +30,8 @@ def transaction_detail(transaction_id: str):
     """The receipt. Someone else's transaction raises NotFound, which renders the calm 404 page."""
     tx = history_service.get(new_uow(), user_id=current_user.id, transaction_id=transaction_id)
     payout = payouts.get(new_uow(), user_id=current_user.id, payout_id=tx.id) if tx.kind == "payout" else None
-    return render_template("transactions/page.html", tx=tx, payout=payout)
+    topup = topups.get(new_uow(), user_id=current_user.id, topup_id=tx.id) if tx.kind == "topup" else None
+    return render_template("transactions/page.html", tx=tx, payout=payout, topup=topup)
 
 
 @bp.get("/transactions/<transaction_id>/receipt.html")
