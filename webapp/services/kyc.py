@@ -50,7 +50,7 @@ def state(uow: UnitOfWork, *, user_id: str) -> KycState:
         return KycState(user.kyc_status, latest)
 
 
-def sides(document_type: str) -> tuple[str, ...]:
+def sides(document_type: object) -> tuple[str, ...]:
     """The photos a document type needs, in the order people take them."""
     return ("id_front", "id_back", "selfie") if document_type in WITH_BACK else ("id_front", "selfie")
 
@@ -77,7 +77,7 @@ def _clean_all(document_type: object, uploaded: dict[str, bytes | None]) -> dict
     if document_type not in DOCUMENT_TYPES:
         problems.add("document_type", "Choose passport, national ID card or driving licence.")
     cleaned = {}
-    for purpose in sides(document_type) if document_type in DOCUMENT_TYPES else ("id_front", "selfie"):
+    for purpose in sides(document_type):  # an unknown type: still check the two photos every type has
         if not uploaded[purpose]:
             problems.add(purpose, MISSING[purpose])
             continue
