@@ -143,3 +143,23 @@ def test_amounts_are_integers_of_minor_units(wallets):
     for amount in (12.5, "100", 0, -1, True):
         response = withdraw(alice, account, amount)
         assert response.status_code == 422 and "amount" in response.json["error"]["details"]["fields"]
+
+
+def test_twenty_copies_at_once_withdraw_once_and_concurrent_payouts_never_overdraw(app, wallets):
+    """The same key from 20 threads released together is one payout; 10 different payouts of $3 racing
+    for $20 hold at most $20 (the rest INSUFFICIENT_FUNDS)."""
+    from tests.integration.test_concurrency import race
+
+    alice = wallets.user(balance=2_000, kyc="verified")
+    account, wallet_id = bank_account(alice), alice.wallet()["id"]
+
+    def body(key):
+        return {"wallet_id": wallet_id, "bank_account_id": account, "amount": 300, "idempotency_key": key}
+
+    same = race(app, 20, lambda client, i: client.post("/api/v1/payouts/bank", json=body("one"), headers=alice.headers))
+    assert {r.status_code for r in same} == {201} and len({r.json["data"]["payout"]["id"] for r in same}) == 1
+    many = race(app, 10, lambda client, i: client.post("/api/v1/payouts/bank", json=body(f"k{i}"),
+                                                       headers=alice.headers))
+    statuses = sorted(r.status_code for r in many)
+    assert statuses == [201] * 5 + [422] * 5, statuses  # $17 left after the first: five more of $3 fit
+    assert alice.wallet()["balance"] == 2_000 - 6 * 300 and alice.wallet()["reserved"] == 0 and reconciled(app)
