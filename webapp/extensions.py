@@ -13,7 +13,8 @@ from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy.orm import sessionmaker
 
-from webapp.db import UnitOfWork, make_engine
+from webapp.db import UnitOfWork
+from webapp.engine import make_engine
 
 csrf = CSRFProtect()
 htmx = Htmx()

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from webapp.db import UnitOfWork, is_lost_connection, make_engine, numbered, retry_on_conflict
+from webapp.db import UnitOfWork, is_lost_connection, numbered, retry_on_conflict
+from webapp.engine import make_engine
 from webapp.services import ledger
 
 
