@@ -125,6 +125,26 @@ def test_the_same_key_tops_up_once_and_another_request_with_it_conflicts(app, wa
     assert reconciled(app)
 
 
+def test_copies_at_once_top_up_once_and_racing_topups_never_pass_the_daily_limit(app, wallets):
+    """The same key from 10 threads released together is one top-up; 8 different KES 5,000 top-ups racing
+    for a KES 25,000 day hold at most five (the rest LIMIT_EXCEEDED): the hold counts toward the day at once."""
+    from tests.integration.test_concurrency import race
+
+    kes = wallets.user(balance=10_000_000, currency="KES")
+    wallet_id = kes.wallet("KES")["id"]
+
+    def body(key):
+        return {"wallet_id": wallet_id, "mobile_number": KENYA.format("0001"), "amount": 500_000,
+                "idempotency_key": key}
+
+    same = race(app, 10, lambda client, i: client.post("/api/v1/topup/mobile", json=body("one"), headers=kes.headers))
+    assert {r.status_code for r in same} == {201} and len({r.json["data"]["topup"]["id"] for r in same}) == 1
+    many = race(app, 8, lambda client, i: client.post("/api/v1/topup/mobile", json=body(f"k{i}"), headers=kes.headers))
+    assert sorted(r.status_code for r in many) == [201] * 4 + [422] * 4  # KES 20,000 left after the first
+    assert {r.json["error"]["code"] for r in many if r.status_code == 422} == {"LIMIT_EXCEEDED"}
+    assert kes.wallet("KES")["balance"] == 10_000_000 - 5 * 500_000 and reconciled(app)
+
+
 def test_the_operators_on_sale(wallets):
     alice = wallets.user()
     kenya = alice.get("/topup/operators?country=KE").json["data"]["operators"]
