@@ -17,8 +17,11 @@ from tests.conftest import make_test_app
 from webapp.devtools.stripe_standin import STANDIN_PATH
 
 CHROMIUM = "/usr/bin/chromium"
+# The fake camera (a test pattern, permission granted without a prompt) is on for every page: one Chromium
+# serves the whole run, as Playwright's sync API allows one instance per thread (tests/e2e/test_kyc.py).
+FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+                 "--no-first-run", "--disable-sync", *FAKE_CAMERA]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}
 SCREENS = Path(os.environ.get("E2E_SCREENS_DIR", "/tmp/screens"))

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
-from tests.e2e.test_kyc import browser, capture  # noqa: F401  (browser: this module's Chromium has the fake camera)
+from tests.e2e.test_kyc import capture
 from webapp.extensions import new_uow
 from webapp.models import User
 from webapp.money import Money

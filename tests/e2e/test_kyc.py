@@ -1,29 +1,18 @@
 """Identity check and profile photo from a phone (issue 12, points 1, 3 and 8): Chromium's fake camera
-(--use-fake-device-for-media-stream, permission granted by --use-fake-ui-for-media-stream) at 390×844.
+(--use-fake-device-for-media-stream, permission granted by --use-fake-ui-for-media-stream; both set for
+the run's one Chromium in tests/e2e/conftest.py) at 390×844.
 Capture the ID's front and back with the rear camera and a selfie with the front one, send them with a
 progress bar, and see "Pending review". With the camera refused, the file input takes over."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.integration import kyc_support as shots
 
 pytestmark = pytest.mark.e2e
-FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """This module's own Chromium, with a fake camera; `phone` (tests/e2e/conftest.py) opens pages in it."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS + FAKE_CAMERA)
-        yield chromium
-        chromium.close()
 
 
 def sign_up(page: Page) -> None:
