@@ -243,8 +243,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(target=attempts, sender=people, to_nth=TO_NTH, currency=SENT_IN, amount=AMOUNTS, to_kind=RECIPIENT_BY)
     def transfer_while_frozen(self, sender, to_nth, currency, amount, to_kind):
-        """A frozen account sends nothing. No service freezes one yet, so set the flag the transfer service
-        reads, for this one transfer: a sender left frozen would starve the rest of the program."""
+        """A frozen account sends nothing. Set the flag the transfer service reads directly (freezing through
+        services/freezes.py needs an admin and a reason, which is not what this machine tests), for this one
+        transfer: a sender left frozen would starve the rest of the program."""
         self._set_frozen(sender, True)
         try:
             return self.transfer(sender, to_nth, currency, amount, to_kind)
