@@ -75,6 +75,9 @@ def from_environment() -> dict:
         "DEPOSIT_LIMIT_PER_TX": _limits(os.environ.get("DEPOSIT_LIMIT_PER_TX", "*:5000")),
         "DEPOSIT_LIMIT_DAILY": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY", "*:10000")),
         "DEPOSIT_LIMIT_DAILY_UNVERIFIED": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY_UNVERIFIED", "*:500")),
+        # Wrong transaction PINs in a row that lock the person's outgoing money, and for how many seconds.
+        "PIN_MAX_FAILURES": _int("PIN_MAX_FAILURES", 5),
+        "PIN_LOCK_SECONDS": _int("PIN_LOCK_SECONDS", 15 * 60),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_SECONDS": _int("LOGIN_LOCKOUT_SECONDS", 15 * 60),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),  # bytes; KYC images fit

@@ -9,6 +9,7 @@ from webapp.models.institutions import Institution, InstitutionSettlement
 from webapp.models.kyc import KycSubmission, StoredImage
 from webapp.models.ledger import HOUSE_ACCOUNTS, Account, Hold, JournalEntry, Posting
 from webapp.models.payouts import Payout
+from webapp.models.risk import RiskFlag
 from webapp.models.sessions import LoginFailure, WebSession
 from webapp.models.topups import Topup
 from webapp.models.transactions import Transaction
@@ -35,6 +36,7 @@ __all__ = [
     "Payout",
     "Posting",
     "RefreshToken",
+    "RiskFlag",
     "StoredImage",
     "StripeEvent",
     "Topup",

@@ -29,6 +29,11 @@ class User(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     phone_verified_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     display_name: Mapped[str | None] = mapped_column(String(80), nullable=True)  # shown to who pays them
+    # The transaction PIN (services/pins.py): an argon2id hash, NULL until set; wrong tries in a row, and
+    # the end of the lock on outgoing money that PIN_MAX_FAILURES of them start.
+    pin_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     @property
