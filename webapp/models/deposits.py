@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.models.base import Base, Timestamp, utcnow
@@ -16,7 +16,8 @@ class CardDeposit(Base):
     for one deposit apply one at a time, in whatever order they arrive (services/deposit_events.py)."""
 
     __tablename__ = "card_deposits"
-    __table_args__ = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+    __table_args__ = (Index("ix_card_deposits_stale", "status", "created_at"),  # the sweep of stale ones
+                      {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"})
 
     transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
