@@ -1,6 +1,6 @@
 """Periodic work, run from the workers' scheduler (DESIGN §11): expired holds released, expired
-idempotency keys purged, payouts and top-ups whose job was lost queued again, institutions' balances
-settled to their banks.
+idempotency keys purged, card deposits nobody paid canceled, payouts and top-ups whose job was lost
+queued again, institutions' balances settled to their banks.
 
 RQ 3 offers `rq cron` (a separate process per deployment, whose jobs each run once per scheduler, so two
 would run everything twice) and `Repeat` (a fixed number of repeats). Simpler and robust enough: one job,
@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from jobs import app_context
 from webapp.background import queue_for, queue_name, redis_for
 from webapp.extensions import new_uow
-from webapp.services import idempotency, ledger, payout_runs, settlements, topup_runs
+from webapp.services import deposit_expiry, idempotency, ledger, payout_runs, settlements, topup_runs
 
 log = logging.getLogger(__name__)
 # Each task takes a fresh unit of work and owns its transactions; one failing does not stop the others.
 TASKS = {
     "expire_holds": ledger.expire_holds,
     "purge_idempotency_keys": idempotency.purge_expired,
+    "expire_stale_deposits": deposit_expiry.expire_stale,
     "sweep_payouts": payout_runs.sweep,
     "sweep_topups": topup_runs.sweep,
     "settle_institutions": settlements.settle_due,

@@ -75,6 +75,9 @@ def from_environment() -> dict:
         "DEPOSIT_LIMIT_PER_TX": _limits(os.environ.get("DEPOSIT_LIMIT_PER_TX", "*:5000")),
         "DEPOSIT_LIMIT_DAILY": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY", "*:10000")),
         "DEPOSIT_LIMIT_DAILY_UNVERIFIED": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY_UNVERIFIED", "*:500")),
+        # Seconds a card deposit may stay unpaid; then the periodic sweep cancels its PaymentIntent and it
+        # ends failed, no longer counting toward the day's limit (services/deposit_expiry.py).
+        "DEPOSIT_PENDING_TTL": _int("DEPOSIT_PENDING_TTL", 3600),
         # Wrong transaction PINs in a row that lock the person's outgoing money, and for how many seconds.
         "PIN_MAX_FAILURES": _int("PIN_MAX_FAILURES", 5),
         "PIN_LOCK_SECONDS": _int("PIN_LOCK_SECONDS", 15 * 60),

@@ -49,6 +49,9 @@ class CardPayments(Protocol):
 
     def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent: ...
 
+    def cancel_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
+        """Cancel one that is still unpaid; PaymentProviderError once it succeeded or is processing."""
+
     def list_payment_intents(self, *, since: datetime, until: datetime | None = None):
         """Every PaymentIntent created in [since, until), all pages (an iterator of PaymentIntent)."""
 

@@ -63,6 +63,11 @@ class StripeGateway:
         with _translated_errors():
             return _intent(self.client.v1.payment_intents.retrieve(payment_intent_id))
 
+    def cancel_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
+        # Refused (PaymentProviderError) once it succeeded or is processing: then it is not ours to cancel.
+        with _translated_errors():
+            return _intent(self.client.v1.payment_intents.cancel(payment_intent_id))
+
     def list_payment_intents(self, *, since: datetime, until: datetime | None = None):
         created = {"gte": _unix(since)}
         if until is not None:

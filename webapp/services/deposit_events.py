@@ -138,16 +138,18 @@ def _review(uow: UnitOfWork, deposit: LockedDeposit, intent_id, problems: dict) 
 
 
 @retry_on_conflict
-def settle_from_intent(uow: UnitOfWork, transaction_id: str, intent: PaymentIntent) -> None:
+def settle_from_intent(uow: UnitOfWork, transaction_id: str, intent: PaymentIntent,
+                       reason: str = "The payment was canceled.") -> None:
     """Apply what Stripe says about a pending deposit's PaymentIntent when no event told us: a failed
-    attempt (e.g. a failed 3-D Secure check, which localstripe reports by no event at all) or a cancel.
-    Never a credit: only the verified `payment_intent.succeeded` webhook credits (DESIGN §8)."""
+    attempt (e.g. a failed 3-D Secure check, which localstripe reports by no event at all) or a cancel
+    (`reason` says why it was canceled). Never a credit: only the verified `payment_intent.succeeded`
+    webhook credits (DESIGN §8)."""
     with uow:
         deposit = deposit_rows.lock(uow, transaction_id=transaction_id)
         if deposit.payment_intent_id != intent.id:
             return
         if intent.status == "canceled":
-            mark_failed_locked(uow, deposit, "The payment was canceled.")
+            mark_failed_locked(uow, deposit, reason)
         elif intent.status == "requires_payment_method" and intent.failure:
             mark_failed_locked(uow, deposit, intent.failure)  # as payment_intent.payment_failed would
         deposit_rows.save(uow, deposit)
