@@ -48,8 +48,7 @@ from webapp.services import deposits  # noqa: E402
 
 TARGET = 0.8  # credits/s over uniform transfers/s
 WARMUP = 100  # deposits credited before each timed delivery run
-NO_LIMITS = {"DEPOSIT_LIMIT_MIN": {}, "DEPOSIT_LIMIT_PER_TX": {}, "DEPOSIT_LIMIT_DAILY": {},
-             "DEPOSIT_LIMIT_DAILY_UNVERIFIED": {}}
+NO_LIMITS: dict = {}  # a unit of work without a LIMITS table limits nothing (services/limits.py)
 
 
 class StubStripe:

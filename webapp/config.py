@@ -35,6 +35,34 @@ def _limits(raw: str) -> dict[str, int]:
     return limits
 
 
+# Limits by KYC tier, in major units per currency ("USD:5000,EUR:4000,*:10000"; `*` is any other currency,
+# an empty value means no limit), from LIMIT_<TIER>_<OPERATION>_<KIND>, e.g. LIMIT_UNVERIFIED_SEND_DAILY.
+# "unverified" covers everyone whose identity is not verified (unverified, pending, rejected). "send" is
+# money the person pays to someone else: transfers, institution payments and airtime top-ups (one daily
+# total, the wallet's daily_sent). Payouts go to the person's own bank and have their own limits; the
+# unverified tier has no payouts at all (KYC_REQUIRED), which is the law's, not a setting.
+LIMIT_TIERS = ("unverified", "verified")
+LIMIT_OPERATIONS = ("deposit", "send", "payout")
+LIMIT_KINDS = ("min", "per_tx", "daily")
+LIMIT_DEFAULTS = {  # (min, per transaction, daily)
+    ("unverified", "deposit"): ("*:1", "*:500", "*:500"),
+    ("unverified", "send"): ("", "*:1000", "*:1000"),
+    ("verified", "deposit"): ("*:1", "*:5000", "*:10000"),
+    ("verified", "send"): ("", "*:10000", "*:25000"),
+    ("verified", "payout"): ("", "*:10000", "*:25000"),
+}
+
+
+def limit_table(environ) -> dict[str, dict[str, dict[str, dict[str, int]] | None]]:
+    """{tier: {operation: {kind: {currency: major units}}, or None where the tier may not do it at all}}."""
+    table: dict = {tier: dict.fromkeys(LIMIT_OPERATIONS) for tier in LIMIT_TIERS}
+    for (tier, operation), defaults in LIMIT_DEFAULTS.items():
+        table[tier][operation] = {
+            kind: _limits(environ.get(f"LIMIT_{tier}_{operation}_{kind}".upper(), default))
+            for kind, default in zip(LIMIT_KINDS, defaults, strict=True)}
+    return table
+
+
 def from_environment() -> dict:
     env = os.environ.get("EWALLET_ENV", "development")
     return {
@@ -64,17 +92,8 @@ def from_environment() -> dict:
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "US").upper(),
         "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
-        # Transfer limits in major units per currency; a currency not named falls back to `*`.
-        "TRANSFER_LIMIT_PER_TX": _limits(os.environ.get("TRANSFER_LIMIT_PER_TX", "*:10000")),
-        "TRANSFER_LIMIT_DAILY": _limits(os.environ.get("TRANSFER_LIMIT_DAILY", "*:25000")),
-        # Above this single-transfer amount (major units) the sender must have passed KYC.
-        "KYC_FREE_TRANSFER_LIMIT": _limits(os.environ.get("KYC_FREE_TRANSFER_LIMIT", "*:1000")),
-        # Card deposits, same format: the smallest and largest single deposit, and the most a user may add
-        # per UTC day once verified; people who have not passed KYC get the lower daily figure.
-        "DEPOSIT_LIMIT_MIN": _limits(os.environ.get("DEPOSIT_LIMIT_MIN", "*:1")),
-        "DEPOSIT_LIMIT_PER_TX": _limits(os.environ.get("DEPOSIT_LIMIT_PER_TX", "*:5000")),
-        "DEPOSIT_LIMIT_DAILY": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY", "*:10000")),
-        "DEPOSIT_LIMIT_DAILY_UNVERIFIED": _limits(os.environ.get("DEPOSIT_LIMIT_DAILY_UNVERIFIED", "*:500")),
+        # Limits by KYC tier × operation, in one table (limit_table above).
+        "LIMITS": limit_table(os.environ),
         # Seconds a card deposit may stay unpaid; then the periodic sweep cancels its PaymentIntent and it
         # ends failed, no longer counting toward the day's limit (services/deposit_expiry.py).
         "DEPOSIT_PENDING_TTL": _int("DEPOSIT_PENDING_TTL", 3600),

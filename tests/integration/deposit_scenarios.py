@@ -59,6 +59,8 @@ SCENARIOS = {
     ("post", DEPOSIT, "201"): lambda w: [deposit(w)],
     ("post", DEPOSIT, "404"): lambda w: [w.alice.post(f"/wallets/{w.bob.wallet()['id']}/deposit", json={
         "amount": 2_500, "currency": "USD", "idempotency_key": "not-mine"})],
+    # Above an unverified person's most per deposit ($500), within a verified one's (services/limits.py).
+    ("post", DEPOSIT, "403"): lambda w: [deposit(w, amount=50_001)],
     ("post", DEPOSIT, "409"): conflicting_deposit,
     ("post", DEPOSIT, "422"): lambda w: [deposit(w, amount="25"), deposit(w, currency="EUR"), deposit(w, amount=10)],
     ("post", DEPOSIT, "503"): lambda w: [stripe_down(w, DEPOSIT, "post", json={

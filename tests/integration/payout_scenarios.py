@@ -74,7 +74,8 @@ SCENARIOS = {
     ("post", PAYOUTS, "403"): lambda w: [withdraw(w.alice, bank_account(w.alice)), frozen(w)],
     ("post", PAYOUTS, "404"): lambda w: [withdraw(*verified_with_account(w)[:1], str(uuid.uuid4()))],
     ("post", PAYOUTS, "409"): lambda w: _conflict(w),
-    ("post", PAYOUTS, "422"): lambda w: [w.call("post", PAYOUTS, json={}), _too_much(w), _wrong_currency(w)],
+    ("post", PAYOUTS, "422"): lambda w: [w.call("post", PAYOUTS, json={}), _too_much(w), _wrong_currency(w),
+                                         _over_the_limit(w)],
     ("get", ONE, "200"): lambda w: paid(w)[1:],
     ("get", ONE, "404"): lambda w: [w.alice.get(f"/payouts/{uuid.uuid4()}")],
 }
@@ -89,6 +90,12 @@ def _conflict(world):
 def _too_much(world):
     user, account = verified_with_account(world)
     return withdraw(user, account, 10_001)
+
+
+def _over_the_limit(world):
+    """Above the verified tier's most per payout ($10,000, LIMIT_VERIFIED_PAYOUT_PER_TX): LIMIT_EXCEEDED."""
+    user = world.wallets.user(balance=1_000_001, kyc="verified")
+    return withdraw(user, bank_account(user), 1_000_001)
 
 
 def _wrong_currency(world):

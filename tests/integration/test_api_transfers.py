@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import make_test_app
 from tests.integration.test_api_support import assert_error, assert_field_error, assert_success, set_user
+from webapp.config import limit_table
 
 NOBODY = SimpleNamespace(email="nobody-needed@example.com")  # for bodies refused before the recipient is looked up
 
@@ -116,7 +117,7 @@ def test_currency_mismatch_on_the_wallet_and_on_the_recipient(wallets):
 
 
 def test_kyc_required_above_the_unverified_limit(app, wallets):
-    free = app.config["KYC_FREE_TRANSFER_LIMIT"]["*"] * 100  # major units → cents
+    free = app.config["LIMITS"]["unverified"]["send"]["per_tx"]["*"] * 100  # major units → cents
     unverified, verified, bob = wallets.user(balance=free + 1), wallets.user(balance=free + 1, kyc="verified"), \
         wallets.user()
     assert_error(unverified.send(bob, free + 1), 403, "KYC_REQUIRED")
@@ -178,7 +179,8 @@ def test_keys_belong_to_their_user(wallets):
 
 @pytest.fixture()
 def limited(database_url, wallets):
-    app = make_test_app(database_url, TRANSFER_LIMIT_PER_TX={"*": 100}, TRANSFER_LIMIT_DAILY={"*": 150})
+    app = make_test_app(database_url, LIMITS=limit_table({"LIMIT_VERIFIED_SEND_PER_TX": "*:100",
+                                                          "LIMIT_VERIFIED_SEND_DAILY": "*:150"}))
     yield type(wallets)(app, app.test_client())
     app.extensions["ewallet.db"].dispose()
 
@@ -186,7 +188,7 @@ def limited(database_url, wallets):
 def test_per_transfer_limit(limited):
     alice, bob = limited.user(balance=50_000, kyc="verified"), limited.user()
     error = assert_error(alice.send(bob, 10_001), 422, "LIMIT_EXCEEDED")
-    assert error["details"] == {"limit": 10_000, "currency": "USD"}
+    assert error["details"] == {"limit": 10_000, "currency": "USD", "period": "transaction", "tier": "verified"}
     assert_success(alice.send(bob, 10_000), 201)
 
 
@@ -194,7 +196,7 @@ def test_daily_limit(limited):
     alice, bob = limited.user(balance=50_000, kyc="verified"), limited.user()
     assert_success(alice.send(bob, 10_000), 201)
     error = assert_error(alice.send(bob, 5_001), 422, "LIMIT_EXCEEDED")
-    assert error["details"] == {"limit": 15_000, "currency": "USD"}
+    assert error["details"] == {"limit": 15_000, "currency": "USD", "period": "day", "tier": "verified"}
     assert_success(alice.send(bob, 5_000), 201)
     assert_error(alice.send(bob, 1), 422, "LIMIT_EXCEEDED")
     assert bob.wallet()["balance"] == 15_000

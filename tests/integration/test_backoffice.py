@@ -132,7 +132,7 @@ def test_a_reviewer_sees_the_queue_and_the_photos_side_by_side(app, client, wall
 def test_a_reviewers_approval_verifies_the_person_and_lifts_their_limits(app, client, wallets):
     user, submission = submitted(app, wallets, balance=300_000)
     recipient, account = wallets.user(), bank_account(user)
-    big = user.send(recipient, 150_000)  # above KYC_FREE_TRANSFER_LIMIT (1000 USD)
+    big = user.send(recipient, 150_000)  # above the unverified tier's $1,000 a transfer (LIMIT_UNVERIFIED_SEND_PER_TX)
     assert (big.status_code, big.json["error"]["code"]) == (403, "KYC_REQUIRED")
     assert withdraw(user, account).json["error"]["code"] == "KYC_REQUIRED"
     reviewer = staff(app, wallets)

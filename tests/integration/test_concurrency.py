@@ -8,6 +8,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from webapp.config import limit_table
 from webapp.extensions import new_uow
 from webapp.models import Transaction
 from webapp.services import reconciliation
@@ -111,7 +112,7 @@ def test_racing_transfers_never_pass_the_daily_limit(database_url, wallets):
     written under the wallet's lock, so exactly as many get through as fit."""
     from tests.conftest import make_test_app
 
-    app = make_test_app(database_url, TRANSFER_LIMIT_DAILY={"*": 50})  # $50 a day
+    app = make_test_app(database_url, LIMITS=limit_table({"LIMIT_VERIFIED_SEND_DAILY": "*:50"}))  # $50 a day
     try:
         limited = type(wallets)(app, app.test_client())
         sender = limited.user(balance=100_000, kyc="verified")

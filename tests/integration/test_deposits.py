@@ -75,7 +75,6 @@ def test_the_same_key_replays_the_same_answer_without_a_second_payment_intent(ap
 @pytest.mark.parametrize(("amount", "kyc", "message"), [
     (99, "unverified", "Add at least $1.00."),
     (500_001, "verified", "You can add at most $5,000.00 at a time."),
-    (50_001, "unverified", "You can add at most $500.00 a day. Verify your identity to add more."),
 ])
 def test_limits_by_deposit_and_by_day_for_the_kyc_tier(wallets, amount, kyc, message):
     user = wallets.user(kyc=kyc)

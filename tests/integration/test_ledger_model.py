@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 
 from tests.conftest import MYSQL_SERVER, PASSWORD, _server_connection, make_test_app, unique_email, unique_phone
+from webapp.config import limit_table
 from webapp.errors import (
     AccountFrozen,
     BelowZero,
@@ -74,7 +75,9 @@ PROFILES = {  # see the module docstring
 PROFILE = PROFILES[os.environ.get("HYPOTHESIS_PROFILE", "default")]
 
 # Limits low enough for a short program to reach, in major units; the same in minor units (2 decimals).
-LIMITS = {"TRANSFER_LIMIT_PER_TX": {"*": 50}, "KYC_FREE_TRANSFER_LIMIT": {"*": 20}, "TRANSFER_LIMIT_DAILY": {"*": 100}}
+# The unverified tier's per-transfer limit below the verified one's: above it, KYC_REQUIRED; above both, LIMIT_EXCEEDED.
+LIMITS = {"LIMITS": limit_table({"LIMIT_UNVERIFIED_SEND_PER_TX": "*:20", "LIMIT_UNVERIFIED_SEND_DAILY": "*:100",
+                                 "LIMIT_VERIFIED_SEND_PER_TX": "*:50", "LIMIT_VERIFIED_SEND_DAILY": "*:100"})}
 PER_TX, KYC_FREE, DAILY = 5_000, 2_000, 10_000
 MAX_PEOPLE = 4
 CURRENCIES = st.sampled_from(["USD", "EUR"])  # every sign-up has a USD wallet; EUR ones are opened or credited

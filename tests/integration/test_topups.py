@@ -44,7 +44,7 @@ def test_the_operator_is_detected_from_the_number_and_the_number_normalized(app,
 
 
 def test_a_refused_number_fails_and_the_money_and_the_days_allowance_come_back(app, wallets):
-    kes = wallets.user(balance=4_000_000, currency="KES")
+    kes = wallets.user(balance=4_000_000, currency="KES", kyc="verified")
     failed = made(topup(kes, KENYA.format("0002"), 1_000_000, operator=None, currency="KES"))
     shown = row(app, failed["id"])
     assert shown.status == "failed" and "can't receive top-ups" in shown.failure_reason
@@ -52,7 +52,7 @@ def test_a_refused_number_fails_and_the_money_and_the_days_allowance_come_back(a
     receipt = kes.get(f"/transactions/{failed['id']}").json["data"]["transaction"]
     assert receipt["status"] == "failed" and "can't receive" in receipt["metadata"]["reason"]
     assert airtime_postings(app, failed["id"]) == 0
-    # KES 25,000 a day (TRANSFER_LIMIT_DAILY): the failed KES 10,000 no longer counts toward it.
+    # KES 25,000 a day (LIMIT_VERIFIED_SEND_DAILY): the failed KES 10,000 no longer counts toward it.
     for amount in (1_000_000, 1_000_000, 500_000):
         made(topup(kes, KENYA.format("0001"), amount, operator=None, currency="KES"))
     over = topup(kes, KENYA.format("0001"), 1_000, operator=None, currency="KES")
@@ -130,7 +130,7 @@ def test_copies_at_once_top_up_once_and_racing_topups_never_pass_the_daily_limit
     for a KES 25,000 day hold at most five (the rest LIMIT_EXCEEDED): the hold counts toward the day at once."""
     from tests.integration.test_concurrency import race
 
-    kes = wallets.user(balance=10_000_000, currency="KES")
+    kes = wallets.user(balance=10_000_000, currency="KES", kyc="verified")
     wallet_id = kes.wallet("KES")["id"]
 
     def body(key):

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD, make_test_app
+from webapp.config import limit_table
 from webapp.extensions import new_uow
 from webapp.models import User
 from webapp.money import Money
@@ -190,7 +191,8 @@ def test_a_frozen_account_is_told_at_the_top_of_the_form(client, wallets, app):
 
 
 def test_limits_show_next_to_the_amount(database_url, wallets):
-    app = make_test_app(database_url, TRANSFER_LIMIT_PER_TX={"*": 5})
+    app = make_test_app(database_url, LIMITS=limit_table({"LIMIT_UNVERIFIED_SEND_PER_TX": "*:5",
+                                                          "LIMIT_VERIFIED_SEND_PER_TX": "*:5"}))
     try:
         alice, bob = wallets.user(balance=5_000), wallets.user()
         client = app.test_client()

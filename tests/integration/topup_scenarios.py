@@ -58,8 +58,8 @@ def frozen(world):
 
 
 def over_the_daily_limit(world):
-    """KES 25,000 a day (TRANSFER_LIMIT_DAILY) in top-ups of KES 10,000, Safaricom's most."""
-    user = world.wallets.user(balance=5_000_000, currency="KES")
+    """KES 25,000 a day (the verified tier's LIMIT_VERIFIED_SEND_DAILY) in top-ups of KES 10,000, Safaricom's most."""
+    user = world.wallets.user(balance=5_000_000, currency="KES", kyc="verified")
     for _ in range(2):
         made(topup(user, KENYA.format("0001"), 1_000_000, operator=None, currency="KES"))
     return topup(user, KENYA.format("0001"), 1_000_000, operator=None, currency="KES")

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from webapp.config import limit_table
 from webapp.errors import (
     CurrencyMismatch,
     IdempotencyConflict,
@@ -18,6 +19,8 @@ from webapp.models.base import utcnow
 from webapp.money import Money
 from webapp.services import accounts, adjustments, audit, reconciliation, transfers
 from webapp.services.transfers import Recipient
+
+FIFTY_A_DAY = limit_table({"LIMIT_UNVERIFIED_SEND_DAILY": "USD:50", "LIMIT_VERIFIED_SEND_DAILY": "USD:50"})
 
 
 @pytest.fixture()
@@ -108,7 +111,7 @@ def test_expired_idempotency_keys_are_purged_and_live_ones_kept(uow, alice_and_b
 
 def test_the_daily_limit_counts_todays_transfers_and_starts_again_each_day(uow, alice_and_bob):
     alice, bob = alice_and_bob
-    uow.config = {**uow.config, "TRANSFER_LIMIT_DAILY": {"USD": 50}}  # $50 a day
+    uow.config = {**uow.config, "LIMITS": FIFTY_A_DAY}
     _send(uow, alice, Recipient("wallet_id", bob[1]), 3_000, key="a")
     with pytest.raises(LimitExceeded):
         _send(uow, alice, Recipient("wallet_id", bob[1]), 2_001, key="b")  # $30 + $20.01 > $50
@@ -132,7 +135,7 @@ def test_a_server_whose_clock_is_behind_cannot_reopen_a_full_day(uow, alice_and_
     """Another server, a little ahead, already filled today's limit and dated the counter tomorrow:
     this one still counts it, and leaves the date where it was."""
     alice, bob = alice_and_bob
-    uow.config = {**uow.config, "TRANSFER_LIMIT_DAILY": {"USD": 50}}
+    uow.config = {**uow.config, "LIMITS": FIFTY_A_DAY}
     tomorrow = utcnow().date() + timedelta(days=1)
     with uow:
         uow.session.execute(update(Wallet).where(Wallet.id == alice[1]).values(daily_sent=5_000,

@@ -117,7 +117,8 @@ def schemas() -> dict:
                  "message": {"type": "string", "description": "For people; do not parse."},
                  "details": {"type": "object", "description": "VALIDATION_ERROR: `fields` maps field to "
                              "message. INTERNAL_ERROR, PROVIDER_UNAVAILABLE, SERVICE_UNAVAILABLE: "
-                             "`correlation_id`. LIMIT_EXCEEDED: `limit`, `currency`."}},
+                             "`correlation_id`. LIMIT_EXCEEDED and KYC_REQUIRED for a limit: `limit`, `currency`, "
+                             "`period` (minimum, transaction, day) and `tier` (unverified, verified)."}},
                 closed=True)
     return {
         "Error": obj({"status": {"const": "error"}, "error": error}, closed=True),

@@ -53,11 +53,13 @@ def deposit_paths() -> dict:
             {"201": success("Started (or replayed).", obj({"client_secret": {"type": "string"},
                                                            "transaction": ref("Transaction")}, closed=True)),
              **UNAUTHORIZED, **not_found("The wallet"),
+             "403": failure("KYC_REQUIRED: above the most an unverified person may add at a time, and within "
+                            "what a verified one may.", "KYC_REQUIRED"),
              "409": failure("This idempotency key was used with a different request.", "IDEMPOTENCY_CONFLICT"),
              **TOO_LARGE,
              "422": failure("VALIDATION_ERROR (`details.fields`); CURRENCY_MISMATCH (the wallet holds another "
-                            "currency); LIMIT_EXCEEDED (below the minimum, above the maximum per deposit or "
-                            "the daily total for your KYC tier, `details.limit`).",
+                            "currency); LIMIT_EXCEEDED (below the minimum, above the maximum per deposit of "
+                            "every tier, or over the daily total for your KYC tier, `details.limit`).",
                             "VALIDATION_ERROR", "CURRENCY_MISMATCH", "LIMIT_EXCEEDED"),
              **RATE_LIMITED, **UNAVAILABLE},
             tag="deposits", request=body(DEPOSIT), parameters=[path_id("wallet_id", "wallet"), key_header])},

@@ -60,8 +60,9 @@ def payout_paths() -> dict:
              **TOO_LARGE,
              "422": failure("VALIDATION_ERROR (`details.fields`: missing fields, an amount that is not a positive "
                             "integer, a bad key); INSUFFICIENT_FUNDS; CURRENCY_MISMATCH (`currency` is not the "
-                            "wallet's, or the bank account takes another currency).",
-                            "VALIDATION_ERROR", "INSUFFICIENT_FUNDS", "CURRENCY_MISMATCH"),
+                            "wallet's, or the bank account takes another currency); LIMIT_EXCEEDED (above the "
+                            "most per payout, or the day's payouts, of the verified tier, `details.limit`).",
+                            "VALIDATION_ERROR", "INSUFFICIENT_FUNDS", "CURRENCY_MISMATCH", "LIMIT_EXCEEDED"),
              **RATE_LIMITED},
             tag="payouts", request=body(NEW_PAYOUT), parameters=[KEY_HEADER])},
         "/payouts/{payout_id}": {"get": operation(

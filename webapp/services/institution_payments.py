@@ -94,7 +94,7 @@ def _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, referenc
                  data={"entry_id": entry_id, "from_wallet": wallet_id, "institution_id": payee.id,
                        "amount": amount.amount, "currency": amount.currency, "reference": kept})
     wallet = ledger.lock_wallets(uow, [payer.wallet_id])[payer.wallet_id]
-    limits.check_daily(uow, wallet, amount)
+    limits.check_daily(uow, wallet, amount, kyc_status=payer.kyc_status)
     ledger.post_entry(uow, entry_id=entry_id, legs=[ledger.Leg(-amount, wallet=wallet, sent=True),
                                                     ledger.Leg(amount, account_id=payee.account_id)])
     labels = {field.name: field.label for field in payee.fields}

@@ -9,14 +9,19 @@ then it is reserved, so it can neither be spent twice nor lost.
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import time as clock
+
 from rq import Retry
+from sqlalchemy import func, select
 
 from webapp.db import UnitOfWork, retry_on_conflict
-from webapp.errors import AccountFrozen, BelowZero, CurrencyMismatch, KycRequired, NotFound, ValidationError
+from webapp.errors import AccountFrozen, BelowZero, CurrencyMismatch, NotFound, ValidationError
 from webapp.models import Payout, User, Wallet
 from webapp.models.base import new_id, utcnow
 from webapp.money import MAX_MINOR, Money
 from webapp.services import audit, bank_accounts, held_runs, history, idempotency, ledger, payout_runs
+from webapp.services.limits import check_payout
 
 OPERATION = "payout"
 JOB = payout_runs.PAYOUT.job
@@ -97,6 +102,9 @@ def _hold(uow, payout_id, user_id, wallet_id, bank_account_id, asked: tuple[int,
     locked = ledger.lock_wallets(uow, [wallet.id])[wallet.id]
     if locked.balance - locked.reserved < 0:
         raise BelowZero()
+    # Under the wallet's lock, so two payouts at once can't both pass the daily limit.
+    check_payout(uow, amount, kyc_status=uow.session.get(User, user_id).kyc_status,
+                 paid_today=_paid_today(uow, wallet.id))
     # No expiry: the payout's own states end the hold (posted when paid, released when failed). A hold that
     # expired while the bank was still paying would hand back money that has already left.
     hold = ledger.reserve(uow, locked, amount, reason=OPERATION)
@@ -127,8 +135,15 @@ def _check(uow, user_id, wallet_id, bank_account_id, asked: tuple[int, str | Non
     if account.currency != wallet.currency:
         raise CurrencyMismatch(f"This bank account takes {account.currency}: withdraw from a "
                                f"{account.currency} wallet.")
-    if user.kyc_status != "verified":
-        raise KycRequired("Verify your identity to withdraw to a bank.")
+    check_payout(uow, Money(minor, wallet.currency), kyc_status=user.kyc_status)  # KYC_REQUIRED when unverified
     if user.is_frozen:
         raise AccountFrozen()
     return wallet, account, Money(minor, wallet.currency)
+
+
+def _paid_today(uow: UnitOfWork, wallet_id: str) -> int:
+    """Minor units of the wallet's payouts asked for today (UTC) that have not failed."""
+    midnight = datetime.combine(utcnow().date(), clock())
+    return int(uow.session.scalar(
+        select(func.coalesce(func.sum(Payout.amount), 0)).where(
+            Payout.wallet_id == wallet_id, Payout.created_at >= midnight, Payout.status != "failed")))

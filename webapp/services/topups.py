@@ -120,7 +120,7 @@ def _hold(uow: UnitOfWork, topup_id: str, user: User, wallet: Wallet, target: Ta
     locked = ledger.lock_wallets(uow, [wallet.id])[wallet.id]
     if locked.balance - locked.reserved < 0:
         raise BelowZero()
-    limits.check_daily(uow, locked, amount)
+    limits.check_daily(uow, locked, amount, kyc_status=user.kyc_status)
     # No expiry, as a payout's: the top-up's own states end the hold (posted when delivered, released when
     # failed). A hold that expired while the operator was still delivering would hand back spent money.
     hold = ledger.reserve(uow, locked, amount, reason=OPERATION, sent=True)

@@ -74,7 +74,7 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
                  data={"entry_id": entry_id, "from_wallet": source.wallet_id, "to_wallet": target.wallet_id,
                        "amount": amount.amount, "currency": amount.currency})
     locked = ledger.lock_wallets(uow, [source.wallet_id, target.wallet_id])
-    limits.check_daily(uow, locked[source.wallet_id], amount)
+    limits.check_daily(uow, locked[source.wallet_id], amount, kyc_status=source.kyc_status)
     legs = [ledger.Leg(-amount, wallet=locked[source.wallet_id], sent=True),
             ledger.Leg(amount, wallet=locked[target.wallet_id])]
     ledger.post_entry(uow, entry_id=entry_id, legs=legs)
