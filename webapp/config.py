@@ -63,6 +63,23 @@ def limit_table(environ) -> dict[str, dict[str, dict[str, dict[str, int]] | None
     return table
 
 
+# Automatic risk holds (services/risk.py): each rule freezes outgoing money and flags the account for the
+# back office. A count of 0 (or RISK_NEGATIVE_BALANCE=false) turns a rule off.
+def risk_rules(environ) -> dict[str, dict[str, int | bool]]:
+    def number(name: str, default: int) -> int:
+        return int(environ.get(name) or default)
+
+    return {
+        # More than `count` transfers to people the sender never paid before, within `minutes`.
+        "new_recipients": {"count": number("RISK_NEW_RECIPIENTS_COUNT", 5),
+                           "minutes": number("RISK_NEW_RECIPIENTS_MINUTES", 10)},
+        # `count` PIN or sign-in lockouts of the person within `hours`.
+        "lockouts": {"count": number("RISK_LOCKOUTS_COUNT", 2), "hours": number("RISK_LOCKOUTS_HOURS", 24)},
+        # A card refund or lost dispute left a wallet below zero.
+        "negative_balance": {"enabled": _bool(environ.get("RISK_NEGATIVE_BALANCE"), True)},
+    }
+
+
 def from_environment() -> dict:
     env = os.environ.get("EWALLET_ENV", "development")
     return {
@@ -92,8 +109,9 @@ def from_environment() -> dict:
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "US").upper(),
         "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
-        # Limits by KYC tier × operation, in one table (limit_table above).
+        # Limits by KYC tier × operation (limit_table above), and the automatic risk holds' rules (risk_rules).
         "LIMITS": limit_table(os.environ),
+        "RISK_RULES": risk_rules(os.environ),
         # Seconds a card deposit may stay unpaid; then the periodic sweep cancels its PaymentIntent and it
         # ends failed, no longer counting toward the day's limit (services/deposit_expiry.py).
         "DEPOSIT_PENDING_TTL": _int("DEPOSIT_PENDING_TTL", 3600),

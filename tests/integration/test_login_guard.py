@@ -127,8 +127,8 @@ def test_failures_block_only_that_address_for_that_account_and_are_audited(stric
     assert answer(strict_app, user.email, PASSWORD, here)[0] == 401  # still blocked there
 
     trail = [(event, data) for event, data in events(strict_app, audit.user_stream(user.id)) if "login" in event
-             or event == "lockout"]
-    assert [event for event, _ in trail] == ["login", "login_failed", "login_failed", "login_failed", "lockout",
+             or event == "login_locked"]
+    assert [event for event, _ in trail] == ["login", "login_failed", "login_failed", "login_failed", "login_locked",
                                              "login_failed", "login", "login_failed"]  # ApiUser signed in first
     assert trail[4][1]["address"] == here and [trail[5][1], trail[7][1]] == [{"reason": "locked"}] * 2
     assert trail[1][1] == {"reason": "password"}
@@ -146,7 +146,7 @@ def test_unknown_wrong_and_blocked_get_one_answer(strict_app, wallets):
         "unknown and blocked": answer(strict_app, nobody, PASSWORD, here),
     }
     assert len({repr(a) for a in answers.values()}) == 1, answers
-    assert ("lockout", here) in [(event, data.get("address")) for event, data in events(strict_app, audit.SYSTEM)]
+    assert ("login_locked", here) in [(event, data.get("address")) for event, data in events(strict_app, audit.SYSTEM)]
 
 
 def test_unknown_wrong_and_blocked_take_about_the_same_time(strict_app, wallets):

@@ -36,7 +36,7 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(database_u
     elsewhere = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD},
                             environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert elsewhere.status_code == 200
-    assert _events(app, user_id) == ["register", "login_failed", "login_failed", "login_failed", "lockout",
+    assert _events(app, user_id) == ["register", "login_failed", "login_failed", "login_failed", "login_locked",
                                      "login_failed", "login"]
 
 

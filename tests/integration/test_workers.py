@@ -60,5 +60,7 @@ def test_the_request_id_of_the_request_rides_into_its_job(app, wallets):
     headers = {"Authorization": f"Bearer {token['access_token']}", "X-Request-ID": "req-7f3a"}
     sent = client.post("/api/v1/transfers", json=body, headers=headers)
     assert sent.status_code == 201
-    [job] = queue_for(app.config).get_jobs()
-    assert job.func_name == "jobs.notices.money_received" and job.meta == {"request_id": "req-7f3a"}
+    jobs = {job.func_name: job for job in queue_for(app.config).get_jobs()}
+    assert set(jobs) == {"jobs.notices.money_received", "jobs.risk.new_recipients"}  # each after the commit
+    assert all(job.meta == {"request_id": "req-7f3a"} for job in jobs.values())
+    assert jobs["jobs.risk.new_recipients"].args[0] == alice.id  # ids in: the sender, and when

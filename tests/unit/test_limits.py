@@ -1,12 +1,12 @@
 """The limit table (webapp/config.limit_table) and how services/limits.py answers a breach: KYC_REQUIRED
 only when a verified identity alone would let the request through, LIMIT_EXCEEDED otherwise, with the
-limit, its period and the tier in the details."""
+limit, its period and the tier in the details. And the risk rules' settings (config.risk_rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from webapp.config import limit_table
+from webapp.config import limit_table, risk_rules
 from webapp.errors import KycRequired, LimitExceeded
 from webapp.money import Money
 from webapp.services import limits
@@ -75,3 +75,11 @@ def test_no_payout_without_a_verified_identity_even_without_a_table():
     with pytest.raises(LimitExceeded):
         limits.check(CONFIG, "payout", usd(1), kyc_status="verified", done_today=2_500_000)
 
+
+def test_risk_rules_default_on_and_each_can_be_switched_off():
+    rules = risk_rules({})
+    assert rules == {"new_recipients": {"count": 5, "minutes": 10}, "lockouts": {"count": 2, "hours": 24},
+                     "negative_balance": {"enabled": True}}
+    off = risk_rules({"RISK_NEW_RECIPIENTS_COUNT": "0", "RISK_LOCKOUTS_COUNT": "0", "RISK_NEGATIVE_BALANCE": "false"})
+    assert off["new_recipients"]["count"] == off["lockouts"]["count"] == 0
+    assert off["negative_balance"] == {"enabled": False}

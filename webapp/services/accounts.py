@@ -154,8 +154,7 @@ def _settle(uow: UnitOfWork, *, user: User | None, key: str, verified: bool, pas
             until = login_guard.record_failure(uow, key, row)
         audit.append(uow, stream=stream, event="login_failed", actor_id=actor_id, data={"reason": reason})
         if until is not None:
-            audit.append(uow, stream=stream, event="lockout", actor_id=actor_id,
-                         data={"until": until.isoformat(), "address": address})
+            login_guard.locked_out(uow, user_id=actor_id, until=until, address=address)
         uow.commit()
     raise Unauthorized(LOGIN_REFUSED)
 

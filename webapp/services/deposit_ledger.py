@@ -16,7 +16,7 @@ from webapp.errors import LedgerError
 from webapp.models import Hold, Transaction
 from webapp.money import Money
 from webapp.prepared import Prepared
-from webapp.services import audit, history, ledger
+from webapp.services import audit, history, ledger, risk
 from webapp.services.deposit_rows import LockedDeposit
 from webapp.services.ledger import Leg, LockedWallet
 
@@ -154,6 +154,7 @@ def _history(uow: UnitOfWork, deposit: LockedDeposit, kind: str, amount: int, en
 def _flag_below_zero(uow: UnitOfWork, deposit: LockedDeposit, wallet: LockedWallet) -> None:
     """The flag an operator sees; the block itself is the ledger's (BelowZero on any money sent)."""
     if wallet.balance - wallet.reserved < 0:
-        audit.append(uow, stream=audit.user_stream(deposit.user_id), event="wallet_below_zero",
-                     data={"wallet_id": wallet.id, "balance": wallet.balance, "reserved": wallet.reserved,
-                           "currency": wallet.currency, "transaction_id": deposit.transaction_id})
+        seen = {"wallet_id": wallet.id, "balance": wallet.balance, "reserved": wallet.reserved,
+                "currency": wallet.currency, "transaction_id": deposit.transaction_id}
+        audit.append(uow, stream=audit.user_stream(deposit.user_id), event="wallet_below_zero", data=seen)
+        risk.after_negative_balance(uow, user_id=deposit.user_id, details=seen)

@@ -5,6 +5,9 @@ per pair instead, LOGIN_MAX_FAILURES failures within LOGIN_LOCKOUT_SECONDS block
 LOGIN_LOCKOUT_SECONDS: the guesser is stopped (on top of the per-address rate limits), while the owner,
 from their own address, still signs in. Unknown emails are counted exactly like known ones, and the row
 is keyed by a hash of the pair, so the table holds neither emails nor addresses.
+
+A lockout is audited as `login_locked`: on the person's own stream when the email is someone's (and the
+repeated-lockouts risk rule counts it there, services/risk.py), on the system stream when it is nobody's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from webapp.db import UnitOfWork
 from webapp.models import LoginFailure
 from webapp.models.base import utcnow
+from webapp.services import audit, risk
+
+LOCKED_EVENT = "login_locked"
 
 
 def key_for(email: str, address: str) -> str:
@@ -53,6 +59,16 @@ def record_failure(uow: UnitOfWork, key: str, row: LoginFailure | None) -> datet
         return None
     row.failures, row.first_failed_at, row.locked_until = 0, now, now + window
     return row.locked_until
+
+
+def locked_out(uow: UnitOfWork, *, user_id: str | None, until: datetime, address: str) -> None:
+    """Audit the lockout `record_failure` just started, in the attempt's transaction. `user_id` is None for
+    an email nobody has: then only the system stream hears of it."""
+    stream = audit.user_stream(user_id) if user_id is not None else audit.SYSTEM
+    audit.append(uow, stream=stream, event=LOCKED_EVENT, actor_id=user_id,
+                 data={"until": until.isoformat(), "address": address})
+    if user_id is not None:
+        risk.after_lockout(uow, user_id=user_id, kind="login")
 
 
 def clear(uow: UnitOfWork, key: str) -> None:
