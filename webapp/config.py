@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from argon2.profiles import get_default_parameters
+
 from webapp.errors import ConfigurationError
 from webapp.strength import MAX_LENGTH, estimate
 
@@ -13,6 +15,7 @@ INSTANCE_DIR = Path(os.environ.get("EWALLET_INSTANCE_DIR", Path.cwd() / "instanc
 DEV_SECRET = "dev-only-secret-never-use-in-production"
 DEV_JWT_SECRET = "dev-only-jwt-secret-never-use-in-production"  # its own, so a leak of one is not both
 ENVIRONMENTS = ("development", "test", "production")
+ARGON2_RECOMMENDED = get_default_parameters()  # argon2-cffi's: RFC 9106's low-memory profile, argon2id
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -106,6 +109,10 @@ def from_environment() -> dict:
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         "SESSION_IDLE_TIMEOUT": _int("SESSION_IDLE_TIMEOUT", 30 * 60),  # seconds without a request
         "SESSION_MAX_AGE": _int("SESSION_MAX_AGE", 12 * 3600),  # seconds since sign-in, however active
+        # The cost of every new argon2id hash of a password or PIN (services/accounts.hasher_for): passes, and
+        # KiB of memory per hash. The library's recommended cost, or more; production refuses less.
+        "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", ARGON2_RECOMMENDED.time_cost),
+        "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", ARGON2_RECOMMENDED.memory_cost),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "DEFAULT_PHONE_REGION": os.environ.get("DEFAULT_PHONE_REGION", "US").upper(),
         "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
@@ -196,6 +203,10 @@ def check_production(config: dict) -> None:
         problems.append("RATELIMIT_ENABLED must stay on (login and money endpoints rely on it)")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("DATABASE_URL must point at MySQL/MariaDB")
+    if (config["ARGON2_TIME_COST"] < ARGON2_RECOMMENDED.time_cost
+            or config["ARGON2_MEMORY_COST"] < ARGON2_RECOMMENDED.memory_cost):
+        problems.append(f"ARGON2_TIME_COST / ARGON2_MEMORY_COST must be at least {ARGON2_RECOMMENDED.time_cost} / "
+                        f"{ARGON2_RECOMMENDED.memory_cost} (argon2-cffi's recommended cost)")
     if not config["REDIS_URL"]:
         problems.append("REDIS_URL must be set (jobs and rate limits)")
     if not config["PUBLIC_URL"].startswith("https://"):

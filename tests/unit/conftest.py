@@ -5,11 +5,12 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from tests.conftest import CHEAP_ARGON2
 from webapp.db import UnitOfWork
 from webapp.models import Base
 
 CONFIG = {"DEFAULT_CURRENCY": "USD", "DEFAULT_PHONE_REGION": "US", "LOGIN_MAX_FAILURES": 3,
-          "LOGIN_LOCKOUT_SECONDS": 600, "JWT_REFRESH_TTL": 3600}
+          "LOGIN_LOCKOUT_SECONDS": 600, "JWT_REFRESH_TTL": 3600, **CHEAP_ARGON2}
 
 
 @pytest.fixture()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import idna
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import get_default_parameters
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,8 +22,29 @@ from webapp.models.base import utcnow
 from webapp.services import audit, login_guard, profiles, verification, wallets
 from webapp.strength import estimate, uses_own_details
 
-hasher = PasswordHasher()  # argon2id with the library's current recommended cost
-_DUMMY_HASH = hasher.hash("timing-equalizer")  # verified against when no real check is due: same time
+RECOMMENDED = get_default_parameters()  # argon2id, the library's recommended cost (RFC 9106)
+
+
+def hasher_for(config) -> PasswordHasher:
+    """The argon2id hasher at the configured cost (ARGON2_TIME_COST passes over ARGON2_MEMORY_COST KiB),
+    the library's recommended cost when unset; password hashes and transaction PINs both use it. Only the
+    tests configure less, and production refuses less (config.check_production)."""
+    return _hasher(config.get("ARGON2_TIME_COST", RECOMMENDED.time_cost),
+                   config.get("ARGON2_MEMORY_COST", RECOMMENDED.memory_cost))
+
+
+@cache
+def _hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)  # argon2id, 4 lanes
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when no real check is due: at the hasher's own cost, so it takes the same time."""
+    return hasher.hash("timing-equalizer")
+
+
+hasher = hasher_for({})  # the recommended cost, for callers with no config at hand
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 10
 MIN_SCORE = 3  # zxcvbn's "safely unguessable" (~10^8 guesses and up): below it, the password is refused
@@ -92,7 +115,7 @@ def register(uow: UnitOfWork, *, email: object, password: object, phone: object,
     problems.check("password", check_password, password, user_inputs=(email, phone))
     name = problems.check("display_name", profiles.check_display_name, display_name)
     problems.raise_any()
-    password_hash = hasher.hash(password)
+    password_hash = hasher_for(uow.config).hash(password)
     with uow:
         taken = uow.session.scalars(select(User).where((User.email == email) | (User.phone == phone))).all()
         wanted = {"email": email, "phone": phone}
@@ -128,7 +151,8 @@ def authenticate(uow: UnitOfWork, *, email: object, password: object, client_add
         user = uow.session.scalar(select(User).where(User.email == email))
         blocked = login_guard.is_blocked(uow, key)
     real = user is not None and not blocked
-    verified = verify_password(user.password_hash if real else _DUMMY_HASH, password) and real
+    dummy = _dummy_hash(hasher_for(uow.config))
+    verified = verify_password(user.password_hash if real else dummy, password) and real
     return _settle(uow, user=user, key=key, verified=verified, password=password, address=client_address)
 
 
@@ -144,8 +168,10 @@ def _settle(uow: UnitOfWork, *, user: User | None, key: str, verified: bool, pas
             reason = "locked"
         elif verified:
             login_guard.clear(uow, key)
-            if hasher.check_needs_rehash(user.password_hash):
-                uow.session.execute(update(User).where(User.id == user.id).values(password_hash=hasher.hash(password)))
+            configured = hasher_for(uow.config)
+            if configured.check_needs_rehash(user.password_hash):
+                new_hash = configured.hash(password)
+                uow.session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
             audit.append(uow, stream=stream, event="login", actor_id=actor_id)
             uow.commit()
             return user

@@ -23,7 +23,7 @@ from webapp.errors import DomainError, FieldErrors, Unauthorized, ValidationErro
 from webapp.models import PasswordResetToken, User
 from webapp.models.base import utcnow
 from webapp.services import audit, sessions
-from webapp.services.accounts import check_password, hasher, normalize_email, verify_password
+from webapp.services.accounts import check_password, hasher_for, normalize_email, verify_password
 
 SEND_JOB = "jobs.notices.password_reset"
 
@@ -94,7 +94,7 @@ def reset_password(uow: UnitOfWork, *, token: object, password: object, confirm:
     """Set a new password through a mailed link, then sign the account out everywhere."""
     owner = _refuse_dead_link(uow, token)  # a dead link says so before any complaint about the new password
     _check_new_password(password, confirm, user_inputs=(owner.email, owner.phone))
-    _apply(uow, token, hasher.hash(password))  # hashed (~50 ms) before any row is locked
+    _apply(uow, token, hasher_for(uow.config).hash(password))  # hashed (~50 ms) before any row is locked
 
 
 def _check_new_password(password: object, confirm: object, user_inputs: tuple[str, ...]) -> None:
@@ -163,7 +163,7 @@ def change_password(uow: UnitOfWork, *, user_id: str, current: object, new: obje
     if problems:
         _audit_refused_change(uow, user_id, sorted(problems.fields))
         problems.raise_any()
-    return _store_changed(uow, user, hasher.hash(new))  # hashed (~50 ms) before any row is locked
+    return _store_changed(uow, user, hasher_for(uow.config).hash(new))  # hashed (~50 ms) before any row is locked
 
 
 @retry_on_conflict
