@@ -164,6 +164,15 @@ def from_environment() -> dict:
         "TOPUP_RETRY_MAX": _int("TOPUP_RETRY_MAX", 5),
         "TOPUP_RETRY_BASE": _int("TOPUP_RETRY_BASE", 30),
         "TOPUP_LEASE": _int("TOPUP_LEASE", 300),
+        # Reloadly, when TOPUP_PROVIDER=webapp.providers.reloadly:ReloadlyTopups (providers/reloadly.py): the API
+        # client's id and secret; its sandbox (the default, which delivers nothing) or live; a local stand-in's
+        # base URL (tests; unset = Reloadly); seconds per HTTP request; our operator ids → Reloadly's ("us-att:1234,…").
+        "RELOADLY_CLIENT_ID": os.environ.get("RELOADLY_CLIENT_ID", ""),
+        "RELOADLY_CLIENT_SECRET": os.environ.get("RELOADLY_CLIENT_SECRET", ""),
+        "RELOADLY_SANDBOX": _bool(os.environ.get("RELOADLY_SANDBOX"), True),
+        "RELOADLY_API_BASE": os.environ.get("RELOADLY_API_BASE", ""),
+        "RELOADLY_TIMEOUT": float(os.environ.get("RELOADLY_TIMEOUT") or 20),
+        "RELOADLY_OPERATORS": os.environ.get("RELOADLY_OPERATORS", ""),
         # Seconds between runs of the workers' periodic work (jobs/periodic.py): hold expiry, key expiry, sweeps.
         "PERIODIC_INTERVAL": _int("PERIODIC_INTERVAL", 60),
         # Seconds between two settlements of one institution's balance to its bank (services/settlements.py):
@@ -216,6 +225,10 @@ def check_production(config: dict) -> None:
             problems.append(f"{key} must be set")
     if config["STRIPE_API_BASE"]:  # a local Stripe (localstripe) in production would take no real money
         problems.append("STRIPE_API_BASE must be unset in production (it points the SDK away from Stripe)")
+    if config["TOPUP_PROVIDER"].replace(":", ".") == "webapp.providers.reloadly.ReloadlyTopups":
+        from webapp.providers.reloadly import production_problems  # only then: it imports requests
+
+        problems += production_problems(config)
     if problems:
         raise ConfigurationError("; ".join(problems))
 

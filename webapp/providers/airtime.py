@@ -2,13 +2,14 @@
 delivers them (DESIGN §2, §9).
 
     TOPUP_PROVIDER=sandbox                    (the default) delivers nothing; see SandboxTopups
+    TOPUP_PROVIDER=webapp.providers.reloadly:ReloadlyTopups   Reloadly's Airtime API (providers/reloadly.py)
     TOPUP_PROVIDER=yourpackage.airtime:Class  import that class and call Class(config) once per use
 
-Production needs a real adapter for an aggregator's HTTP API (Reloadly, DT One, Ding and the like); it
-implements TopupProvider, maps its operator ids to the ones below, and is chosen by TOPUP_PROVIDER. A
-provider is called outside any database transaction (DESIGN §6), by the top-up job, with an idempotency
-key derived from the top-up's id: a second call with the same key must not top up twice, and answers
-with what became of the first.
+Production needs a real adapter for an aggregator's HTTP API: providers/reloadly.py for Reloadly (DT One,
+Ding and the like would be others). It implements TopupProvider, maps its operator ids to the ones below,
+and is chosen by TOPUP_PROVIDER. A provider is called outside any database transaction (DESIGN §6), by
+the top-up job, with an idempotency key derived from the top-up's id: a second call with the same key
+must not top up twice, and answers with what became of the first.
 """
 
 from __future__ import annotations
