@@ -91,7 +91,8 @@ def _sql_transfer(connection: pymysql.Connection, sender, recipient, amount: int
 
 # Both wallets and their holders: the app's one read before it locks anything.
 _READ_PARTIES = (
-    "SELECT w.id, w.currency, u.id, u.email, u.phone, u.kyc_status, u.is_frozen, u.display_name"
+    "SELECT w.id, w.currency, u.id, u.email, u.phone, u.kyc_status, u.is_frozen, u.display_name,"
+    " u.pin_hash, u.pin_failures, u.pin_locked_until"
     " FROM wallets w JOIN users u ON u.id = w.user_id WHERE w.id IN (%s, %s)"
 )
 # Both caches in one statement, as ledger._write_wallets: balance and reserved by delta, today's sent total

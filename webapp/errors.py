@@ -109,6 +109,21 @@ class AccountFrozen(DomainError):
     default_message = "This account is frozen."
 
 
+class PinRequired(DomainError):
+    """The person set a transaction PIN, and this movement of money came without it."""
+
+    code = "PIN_REQUIRED"
+    default_message = "Enter your 4-digit transaction PIN to confirm."
+
+
+class PinInvalid(DomainError):
+    """A wrong transaction PIN (`details.attempts_left`), or outgoing money locked after too many of them
+    (`details.locked_until`, when even the right PIN is refused)."""
+
+    code = "PIN_INVALID"
+    default_message = "That PIN is not right."
+
+
 class IdempotencyConflict(DomainError):
     code = "IDEMPOTENCY_CONFLICT"
     default_message = "This idempotency key was already used with a different request."

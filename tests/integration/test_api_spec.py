@@ -127,7 +127,8 @@ def test_429_is_documented_exactly_where_a_rate_limit_is_declared(app):
 def test_error_codes_are_the_design_codes_plus_405():
     enum = set(SPEC["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
     design = {"VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "INSUFFICIENT_FUNDS", "CURRENCY_MISMATCH",
-              "LIMIT_EXCEEDED", "KYC_REQUIRED", "ACCOUNT_FROZEN", "IDEMPOTENCY_CONFLICT", "RATE_LIMITED",
+              "LIMIT_EXCEEDED", "KYC_REQUIRED", "ACCOUNT_FROZEN", "PIN_REQUIRED", "PIN_INVALID", "IDEMPOTENCY_CONFLICT",
+              "RATE_LIMITED",
               "PROVIDER_UNAVAILABLE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"}
     assert set(STATUS) == design
     assert enum == design | {"METHOD_NOT_ALLOWED"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, select
 
@@ -46,6 +47,11 @@ class Party:
     kyc_status: str
     is_frozen: bool
     display_name: str | None
+    # The transaction PIN's state (services/pins.py), read here so that checking a sender's PIN costs no
+    # query of its own. Never shown: the hash stays out of repr, and so out of logs and tracebacks.
+    pin_hash: str | None = field(repr=False)
+    pin_failures: int
+    pin_locked_until: datetime | None
 
     @property
     def masked_phone(self) -> str:
@@ -67,7 +73,8 @@ class Party:
 def _parties(count: int) -> Prepared:
     return Prepared(
         select(_wallets.c.id, _wallets.c.currency, _users.c.id, _users.c.email, _users.c.phone,
-               _users.c.kyc_status, _users.c.is_frozen, _users.c.display_name)
+               _users.c.kyc_status, _users.c.is_frozen, _users.c.display_name, _users.c.pin_hash,
+               _users.c.pin_failures, _users.c.pin_locked_until)
         .join_from(_wallets, _users, _wallets.c.user_id == _users.c.id)
         .where(numbered_in(_wallets.c.id, count))
     )

@@ -10,8 +10,8 @@ from htmx_flask import request
 
 STATUS = {"VALIDATION_ERROR": 422, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404,
           "INSUFFICIENT_FUNDS": 422, "CURRENCY_MISMATCH": 422, "LIMIT_EXCEEDED": 422, "KYC_REQUIRED": 403,
-          "ACCOUNT_FROZEN": 403, "IDEMPOTENCY_CONFLICT": 409, "PROVIDER_UNAVAILABLE": 503,
-          "SERVICE_UNAVAILABLE": 503}
+          "ACCOUNT_FROZEN": 403, "PIN_REQUIRED": 403, "PIN_INVALID": 403, "IDEMPOTENCY_CONFLICT": 409,
+          "PROVIDER_UNAVAILABLE": 503, "SERVICE_UNAVAILABLE": 503}
 # Codes that share a status with another but need their own words (503 is also Stripe being down).
 CODE_PAGES = {
     # Our database is out of reach. Money forms carry idempotency keys, so a resend never pays twice.
