@@ -1,7 +1,8 @@
 """The back office in Chromium (issue 12, points 5 and 8): a person captures their ID and a selfie with the
 fake camera at 390×844 and sends them; a reviewer signs in, finds the back office from their profile, sees
 the photos side by side and approves; the person sees "Verified" and can now withdraw. An admin freezes
-and unfreezes an account with a reason. axe checks every back-office page."""
+and unfreezes an account with a reason, and clears an automatic risk hold found on the flagged page. axe
+checks every back-office page."""
 
 from __future__ import annotations
 
@@ -121,3 +122,35 @@ def test_an_admin_freezes_and_unfreezes_with_a_reason(phone, live_app, screensho
     admin.get_by_role("button", name="Check the chain").click()
     expect(admin.get_by_test_id("chain")).to_contain_text("Audit trail intact")
     axe(admin, "the audit log")
+
+
+def test_an_admin_finds_a_risk_hold_on_the_flagged_page_clears_it_and_unfreezes(phone, live_app, screenshot, axe):
+    from webapp.services import risk
+
+    person_email = sign_up(phone())
+    with live_app.app_context(), new_uow() as uow:
+        person_id = uow.session.query(User.id).filter(User.email == person_email).scalar()
+        risk.flag(uow, user_id=person_id, rule="lockouts",
+                  details={"lockouts": 2, "threshold": 2, "hours": 24, "last": "pin"})
+        uow.commit()
+    admin = phone()
+    sign_in(admin, operator(live_app, "admin"))
+    admin.goto("/admin")
+    admin.get_by_role("link", name="Flagged").click()
+    expect(admin.get_by_role("row", name=person_email)).to_contain_text("2 lockouts within 24 hours")
+    axe(admin, "the flagged list")
+    screenshot(admin, "admin-flagged")
+    admin.get_by_role("link", name=person_email).click()
+    expect(admin.get_by_test_id("frozen")).to_contain_text("Automatic risk hold (lockouts)")
+    admin.get_by_role("button", name="Clear this flag").click()
+    expect(admin.get_by_text("Say why, for the audit trail.")).to_be_visible()
+    axe(admin, "a flagged person's page with a problem")
+    admin.get_by_label("Reason for clearing this flag").fill("Called the owner: they forgot their PIN")
+    admin.get_by_role("button", name="Clear this flag").click()
+    expect(admin.get_by_text("Flag cleared.")).to_be_visible()
+    expect(admin.locator("li", has_text="Repeated lockouts")).to_contain_text("Cleared")
+    admin.get_by_label("Reason for unfreezing").fill("Owner confirmed by phone")
+    admin.get_by_role("button", name="Unfreeze this account").click()
+    expect(admin.get_by_test_id("frozen")).to_contain_text("Allowed")
+    admin.get_by_role("link", name="Flagged").click()
+    expect(admin.get_by_role("row", name=person_email)).to_have_count(0)

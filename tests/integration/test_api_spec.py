@@ -19,6 +19,7 @@ from tests.integration.deposit_scenarios import SCENARIOS as DEPOSIT_SCENARIOS
 from tests.integration.institution_scenarios import SCENARIOS as INSTITUTION_SCENARIOS
 from tests.integration.kyc_scenarios import SCENARIOS as KYC_SCENARIOS
 from tests.integration.payout_scenarios import SCENARIOS as PAYOUT_SCENARIOS
+from tests.integration.risk_scenarios import SCENARIOS as RISK_SCENARIOS
 from tests.integration.test_api_support import (
     fresh_address,
     rate_limited_app,
@@ -354,6 +355,7 @@ SCENARIOS.update(INSTITUTION_SCENARIOS)  # tests/integration/institution_scenari
 SCENARIOS.update(PAYOUT_SCENARIOS)  # tests/integration/payout_scenarios.py
 SCENARIOS.update(TOPUP_SCENARIOS)  # tests/integration/topup_scenarios.py
 SCENARIOS.update(KYC_SCENARIOS)  # photos, multipart: tests/integration/kyc_scenarios.py
+SCENARIOS.update(RISK_SCENARIOS)  # the admin API's risk flags: tests/integration/risk_scenarios.py
 
 
 def produce(world, path, method, status):

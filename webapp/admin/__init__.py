@@ -1,6 +1,7 @@
-"""The back office at /admin, for reviewers and admins: the KYC review queue, people and their freezes
-and roles, the reconciliation and the audit log. Server-rendered forms with CSRF tokens, no JavaScript
-needed. Views parse, call one service (which checks the role again and audits the action) and redirect.
+"""The back office at /admin, for reviewers and admins: the KYC review queue, the flagged list (automatic
+risk holds), people and their freezes and roles, the reconciliation and the audit log. Server-rendered
+forms with CSRF tokens, no JavaScript needed. Views parse, call one service (which checks the role again
+and audits the action) and redirect.
 
 Anyone else gets the same 404 as for a page that does not exist, signed in or not, for every method and
 every path under /admin: the back office does not tell strangers it is there."""
@@ -33,4 +34,4 @@ def home():
     return redirect(url_for("admin.kyc_queue"))
 
 
-from webapp.admin import checks, kyc, users  # noqa: E402,F401  (the modules register their routes on import)
+from webapp.admin import checks, flags, kyc, users  # noqa: E402,F401  (the modules register their routes on import)

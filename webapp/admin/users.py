@@ -1,5 +1,5 @@
 """People in the back office: search by email, phone or name; a person's page with wallets, recent
-transactions, identity checks and audit events; and, for admins only, freeze / unfreeze with a reason and
+transactions, identity checks, risk flags and audit events; and, for admins only, freeze / unfreeze with a reason and
 role changes. The services check the role again (a reviewer's hand-made POST is refused with 403) and
 audit every change with the operator as actor."""
 
@@ -12,7 +12,7 @@ from webapp.admin import bp
 from webapp.errors import Forbidden, ValidationError
 from webapp.extensions import new_uow
 from webapp.models.users import ROLES
-from webapp.services import freezes, staff, user_search
+from webapp.services import freezes, risk_flags, staff, user_search
 from webapp.web.forms import errors_for, redirect_back, restore, text
 
 
@@ -27,8 +27,11 @@ def users():
 def user_detail(user_id: str):
     shown = user_search.detail(new_uow(), staff_id=current_user.id, user_id=user_id)
     values, errors = restore(f"user-{user_id}", {"reason": "", "role": shown.user.role})
+    # Each open flag has its own "clear" form, whose problems come back to it alone (admin/flags.py).
+    flag_forms = {flag.id: restore(f"flag-{flag.id}", {"reason": ""}) for flag in shown.flags if not flag.resolved_at}
     return render_template("admin/user.html", detail=shown, values=values, errors=errors, roles=ROLES,
-                           is_admin=current_user.role in staff.ADMIN_ROLES, admin_area="users")
+                           is_admin=current_user.role in staff.ADMIN_ROLES, admin_area="users",
+                           flag_forms=flag_forms, rule_names=risk_flags.RULE_NAMES)
 
 
 @bp.post("/users/<user_id>/freeze")

@@ -288,6 +288,8 @@ def money_paths() -> dict:
 
 
 def other_paths() -> dict:
+    from webapp.api.spec_admin import admin_risk_paths  # builds on the helpers above
+
     return {
         "/openapi.json": {"get": operation(
             "getOpenApi", "This document (not wrapped in the envelope).",
@@ -295,6 +297,7 @@ def other_paths() -> dict:
                 {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}})}}}},
             public=True, tag="meta", database=False)},
         "/admin/reconciliation": {"get": admin_reconciliation()},
+        **admin_risk_paths(),
     }
 
 

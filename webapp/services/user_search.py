@@ -1,6 +1,7 @@
 """The back office's view of people: find them by email, phone or name, and see one in full (wallets,
-recent transactions, identity checks, audit events, the latest freeze). Reads only; every caller is
-staff, checked here as well as at the door, so a demoted reviewer's open tab shows nothing more."""
+recent transactions, identity checks, audit events, the latest freeze, automatic risk flags). Reads only;
+every caller is staff, checked here as well as at the door, so a demoted reviewer's open tab shows nothing
+more."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, or_, select
 from webapp.db import UnitOfWork
 from webapp.errors import NotFound
 from webapp.models import AuditLog, KycSubmission, Transaction, User, Wallet
-from webapp.services import audit, freezes, staff
+from webapp.models.risk import RiskFlag
+from webapp.services import audit, freezes, risk_flags, staff
 
 PAGE = 50  # people per search page
 RECENT = 20  # transactions, submissions and audit events on a person's page
@@ -26,8 +28,9 @@ class UserDetail:
     transactions: list[Transaction]  # newest first
     submissions: list[KycSubmission]  # newest first
     events: list[AuditLog]  # newest first, the person's own stream
-    actors: dict[str, str]  # actor id → email, for the events' "by" column
+    actors: dict[str, str]  # actor id → email, for the events' "by" column and who cleared a flag
     freeze: freezes.FreezeNote | None  # the latest freeze or unfreeze, with its reason
+    flags: list[RiskFlag]  # automatic risk flags, open or cleared, newest first
 
 
 def search(uow: UnitOfWork, *, staff_id: str, query: object) -> list[User]:
@@ -66,6 +69,8 @@ def detail(uow: UnitOfWork, *, staff_id: str, user_id: object) -> UserDetail:
         session = uow.session
         events = list(session.scalars(select(AuditLog).where(AuditLog.stream == audit.user_stream(user.id))
                                       .order_by(AuditLog.seq.desc()).limit(RECENT)))
+        flags = risk_flags.flags_of(uow, user_id=user.id, limit=RECENT)
+        acted = {event.actor_id for event in events} | {flag.resolved_by for flag in flags}
         return UserDetail(
             user=user,
             wallets=list(session.scalars(select(Wallet).where(Wallet.user_id == user.id).order_by(Wallet.created_at))),
@@ -75,8 +80,9 @@ def detail(uow: UnitOfWork, *, staff_id: str, user_id: object) -> UserDetail:
             submissions=list(session.scalars(select(KycSubmission).where(KycSubmission.user_id == user.id)
                                              .order_by(KycSubmission.created_at.desc()).limit(RECENT))),
             events=events,
-            actors=emails(uow, {event.actor_id for event in events if event.actor_id}),
+            actors=emails(uow, acted - {None}),
             freeze=freezes.latest(uow, user_id=user.id),
+            flags=flags,
         )
 
 
