@@ -24,7 +24,7 @@ from webapp.errors import FieldErrors, PinInvalid, PinRequired, Unauthorized, Va
 from webapp.models import User
 from webapp.models.base import utcnow
 from webapp.services import audit, risk
-from webapp.services.accounts import hasher, verify_password
+from webapp.services.accounts import hasher_for, verify_password
 
 SET_LIMIT = "5 per minute;20 per hour"  # per user, web and app together: the password must not be guessable
 PIN = re.compile(r"[0-9]{4}")  # ASCII only: \d and str.isdigit() also take "٤" or a full-width "４"
@@ -97,7 +97,7 @@ def set_pin(uow: UnitOfWork, *, user_id: str, password: object, pin: object, con
     if problems:
         _refused(uow, user_id, sorted(problems.fields))
         problems.raise_any()
-    return _store(uow, user_id, hasher.hash(pin))  # hashed before any row is locked
+    return _store(uow, user_id, hasher_for(uow.config).hash(pin))  # hashed before any row is locked
 
 
 def check(uow: UnitOfWork, user_id: str, holder: Holder, pin: object) -> None:
