@@ -19,6 +19,8 @@ from tests.integration.deposit_scenarios import SCENARIOS as DEPOSIT_SCENARIOS
 from tests.integration.institution_scenarios import SCENARIOS as INSTITUTION_SCENARIOS
 from tests.integration.kyc_scenarios import SCENARIOS as KYC_SCENARIOS
 from tests.integration.payout_scenarios import SCENARIOS as PAYOUT_SCENARIOS
+from tests.integration.pin_scenarios import SCENARIOS as PIN_SCENARIOS
+from tests.integration.pin_scenarios import with_pin_refusals
 from tests.integration.risk_scenarios import SCENARIOS as RISK_SCENARIOS
 from tests.integration.test_api_support import (
     fresh_address,
@@ -356,6 +358,8 @@ SCENARIOS.update(PAYOUT_SCENARIOS)  # tests/integration/payout_scenarios.py
 SCENARIOS.update(TOPUP_SCENARIOS)  # tests/integration/topup_scenarios.py
 SCENARIOS.update(KYC_SCENARIOS)  # photos, multipart: tests/integration/kyc_scenarios.py
 SCENARIOS.update(RISK_SCENARIOS)  # the admin API's risk flags: tests/integration/risk_scenarios.py
+SCENARIOS.update(PIN_SCENARIOS)  # GET/PUT /pin: tests/integration/pin_scenarios.py
+SCENARIOS.update(with_pin_refusals(SCENARIOS))  # and PIN_REQUIRED / PIN_INVALID on every money endpoint
 
 
 def produce(world, path, method, status):

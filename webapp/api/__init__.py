@@ -13,6 +13,7 @@ from webapp.api import (  # noqa: E402,F401  (the modules register their routes 
     kyc,
     openapi,
     payouts,
+    pins,
     topups,
     transactions,
     transfers,

@@ -44,7 +44,7 @@ def list_institutions():
 def pay_institution():
     body = json_body()
     raise_for(missing_fields(body, "wallet_id", "institution_id", "amount", "currency", "reference"))
-    require_strings(body, "wallet_id", "institution_id")
+    require_strings(body, "wallet_id", "institution_id", "pin")
     tx = institution_payments.pay(
         new_uow(),
         payer_id=g.user_id,
@@ -53,5 +53,6 @@ def pay_institution():
         amount=Money(amount_field(body), check_currency(body["currency"])),
         reference=body["reference"],
         idempotency_key=idempotency_key(body),
+        pin=body.get("pin"),
     )
     return ok({"transaction": serializers.transaction(tx)}, 201)

@@ -33,11 +33,11 @@ def payout(p: Payout) -> dict:
 def create_payout():
     body = json_body()
     require_fields(body, "wallet_id", "bank_account_id", "amount")
-    require_strings(body, "wallet_id", "bank_account_id")
+    require_strings(body, "wallet_id", "bank_account_id", "pin")
     made = payouts.request(new_uow(), user_id=g.user_id, wallet_id=body["wallet_id"],
                            bank_account_id=body["bank_account_id"], amount=amount_field(body),
                            currency=check_currency(body["currency"]) if "currency" in body else None,
-                           idempotency_key=idempotency_key(body))
+                           idempotency_key=idempotency_key(body), pin=body.get("pin"))
     return ok({"payout": payout(made)}, 201)
 
 

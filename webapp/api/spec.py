@@ -20,6 +20,16 @@ CURRENCY = {"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 42
             "examples": ["USD"]}
 MINOR = {"type": "integer", "description": "Minor units (cents); never a float or a string."}
 AMOUNT = {**MINOR, "minimum": 1, "maximum": MAX_MINOR}
+PIN = {"type": "string", "pattern": "^[0-9]{4}$", "examples": ["4829"],
+       "description": "Your 4-digit transaction PIN: required once you have set one (PUT /pin). Replaying an "
+       "idempotency key that already went through needs none."}
+PIN_CODES = ("PIN_REQUIRED", "PIN_INVALID")
+PIN_REFUSED = ("PIN_REQUIRED when you have set a transaction PIN and sent no `pin`; PIN_INVALID when it is wrong "
+               "(`details.attempts_left`: wrong PINs in a row, five by default, lock outgoing money for 15 "
+               "minutes), and while that lock runs, even for the right PIN (`details.locked_until`).")
+PIN_DETAILS = {"type": "object", "properties": {
+    "attempts_left": {"type": "integer", "minimum": 1, "description": "PIN_INVALID: wrong PINs left before the lock."},
+    "locked_until": {**TIMESTAMP, "description": "PIN_INVALID: when outgoing money is unlocked again."}}}
 
 
 def ref(name: str) -> dict:
@@ -118,7 +128,8 @@ def schemas() -> dict:
                  "details": {"type": "object", "description": "VALIDATION_ERROR: `fields` maps field to "
                              "message. INTERNAL_ERROR, PROVIDER_UNAVAILABLE, SERVICE_UNAVAILABLE: "
                              "`correlation_id`. LIMIT_EXCEEDED and KYC_REQUIRED for a limit: `limit`, `currency`, "
-                             "`period` (minimum, transaction, day) and `tier` (unverified, verified)."}},
+                             "`period` (minimum, transaction, day) and `tier` (unverified, verified). PIN_INVALID: "
+                             "`attempts_left` or `locked_until`."}},
                 closed=True)
     return {
         "Error": obj({"status": {"const": "error"}, "error": error}, closed=True),
@@ -173,7 +184,7 @@ def transfer_request() -> dict:
                   "idempotency_key": {"type": "string", "pattern": KEY_PATTERN,
                                       "description": "Required here or as the Idempotency-Key header: 1–"
                                       f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."},
-                  "note": {"type": "string", "maxLength": MAX_NOTE}})
+                  "note": {"type": "string", "maxLength": MAX_NOTE}, "pin": PIN})
     schema["oneOf"] = [{"required": [name]} for name in recipients]
     schema["description"] = "Exactly one of to_wallet_id, to_user_id, to_email, to_phone names the recipient."
     return schema
@@ -272,8 +283,8 @@ def money_paths() -> dict:
             {"201": success("Sent (or replayed): the sender's side of the transfer.",
                             obj({"transaction": ref("Transaction")}, closed=True)),
              **UNAUTHORIZED,
-             "403": failure("KYC_REQUIRED above the unverified limit; ACCOUNT_FROZEN when the sender is frozen.",
-                            "KYC_REQUIRED", "ACCOUNT_FROZEN"),
+             "403": failure("KYC_REQUIRED above the unverified limit; ACCOUNT_FROZEN when the sender is frozen; "
+                            + PIN_REFUSED, "KYC_REQUIRED", "ACCOUNT_FROZEN", *PIN_CODES, details=PIN_DETAILS),
              **not_found("The source wallet or the recipient"),
              "409": failure("This idempotency key was used with a different request.", "IDEMPOTENCY_CONFLICT"),
              **TOO_LARGE,
@@ -331,18 +342,19 @@ def build_spec() -> dict:
     from webapp.api.spec_institutions import institution_paths
     from webapp.api.spec_kyc import kyc_paths
     from webapp.api.spec_payouts import payout_paths
+    from webapp.api.spec_pins import pin_paths
     from webapp.api.spec_topups import topup_paths
     from webapp.api.spec_verification import verification_paths
 
     paths = {**auth_paths(), **verification_paths(), **wallet_paths(), **money_paths(), **deposit_paths(),
              **bank_account_paths(), **institution_paths(), **payout_paths(), **topup_paths(), **kyc_paths(),
-             **other_paths()}
+             **pin_paths(), **other_paths()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "E-Wallet API", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": name} for name in ("auth", "verification", "wallets", "transfers", "deposits",
+        "tags": [{"name": name} for name in ("auth", "verification", "pin", "wallets", "transfers", "deposits",
                                              "bank-accounts", "payouts", "topups", "institutions", "kyc", "webhooks",
                                              "admin", "meta")],
         "paths": paths,

@@ -6,6 +6,10 @@ from __future__ import annotations
 from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
+    PIN,
+    PIN_CODES,
+    PIN_DETAILS,
+    PIN_REFUSED,
     RATE_LIMITED,
     TOO_LARGE,
     UNAUTHORIZED,
@@ -42,7 +46,8 @@ PAYMENT = obj(
                    "examples": [{"student_id": "S123456", "term": "2026-fall"}]}},
     {"idempotency_key": {"type": "string", "pattern": KEY_PATTERN,
                          "description": "Required here or as the Idempotency-Key header: 1–"
-                         f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."}})
+                         f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."},
+     "pin": PIN})
 
 
 def institution_paths() -> dict:
@@ -64,7 +69,8 @@ def institution_paths() -> dict:
             {"201": success("Paid (or replayed).", obj({"transaction": ref("Transaction")}, closed=True)),
              **UNAUTHORIZED,
              "403": failure("KYC_REQUIRED above the unverified limit; ACCOUNT_FROZEN when you are frozen or "
-                            "your wallet is below zero.", "KYC_REQUIRED", "ACCOUNT_FROZEN"),
+                            "your wallet is below zero; " + PIN_REFUSED, "KYC_REQUIRED", "ACCOUNT_FROZEN",
+                            *PIN_CODES, details=PIN_DETAILS),
              **not_found("The wallet or the institution"),
              "409": failure("This idempotency key was used with a different request.", "IDEMPOTENCY_CONFLICT"),
              **TOO_LARGE,

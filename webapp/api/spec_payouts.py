@@ -7,6 +7,10 @@ from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
     MINOR,
+    PIN,
+    PIN_CODES,
+    PIN_DETAILS,
+    PIN_REFUSED,
     RATE_LIMITED,
     TIMESTAMP,
     TOO_LARGE,
@@ -38,7 +42,8 @@ NEW_PAYOUT = obj(
     {"currency": {**CURRENCY, "description": "Optional: when sent, it must be the wallet's currency."},
      "idempotency_key": {"type": "string", "pattern": KEY_PATTERN,
                          "description": "Required here or as the Idempotency-Key header: 1–"
-                         f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."}})
+                         f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."},
+     "pin": PIN})
 KEY_HEADER = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
               "description": "Same as `idempotency_key` in the body; the body wins when both are sent."}
 
@@ -53,8 +58,8 @@ def payout_paths() -> dict:
                             obj({"payout": PAYOUT}, closed=True)),
              **UNAUTHORIZED,
              "403": failure("KYC_REQUIRED until your identity is verified; ACCOUNT_FROZEN when your account is "
-                            "frozen, or your wallet is below zero after a card refund.",
-                            "KYC_REQUIRED", "ACCOUNT_FROZEN"),
+                            "frozen, or your wallet is below zero after a card refund; " + PIN_REFUSED,
+                            "KYC_REQUIRED", "ACCOUNT_FROZEN", *PIN_CODES, details=PIN_DETAILS),
              **not_found("The wallet or the bank account"),
              "409": failure("This idempotency key was used with a different request.", "IDEMPOTENCY_CONFLICT"),
              **TOO_LARGE,

@@ -7,6 +7,10 @@ from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
     MINOR,
+    PIN,
+    PIN_CODES,
+    PIN_DETAILS,
+    PIN_REFUSED,
     RATE_LIMITED,
     TIMESTAMP,
     TOO_LARGE,
@@ -54,7 +58,8 @@ NEW_TOPUP = obj(
                   "required otherwise (every US number). When sent, it wins over the detection (ported numbers)."},
      "idempotency_key": {"type": "string", "pattern": KEY_PATTERN,
                          "description": "Required here or as the Idempotency-Key header: 1–"
-                         f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."}})
+                         f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."},
+     "pin": PIN})
 
 
 def topup_paths() -> dict:
@@ -73,7 +78,7 @@ def topup_paths() -> dict:
                             obj({"topup": TOPUP}, closed=True)),
              **UNAUTHORIZED,
              "403": failure("ACCOUNT_FROZEN when your account is frozen, or your wallet is below zero after a "
-                            "card refund.", "ACCOUNT_FROZEN"),
+                            "card refund; " + PIN_REFUSED, "ACCOUNT_FROZEN", *PIN_CODES, details=PIN_DETAILS),
              **not_found("The wallet"),
              "409": failure("This idempotency key was used with a different request.", "IDEMPOTENCY_CONFLICT"),
              **TOO_LARGE,

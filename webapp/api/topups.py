@@ -39,10 +39,10 @@ def list_operators():
 def create_topup():
     body = json_body()
     require_fields(body, "wallet_id", "mobile_number", "amount")
-    require_strings(body, "wallet_id", "mobile_number", "operator")
+    require_strings(body, "wallet_id", "mobile_number", "operator", "pin")
     made = topups.request(new_uow(), user_id=g.user_id, wallet_id=body["wallet_id"],
                           mobile_number=body["mobile_number"], operator=body.get("operator"), amount=body["amount"],
-                          idempotency_key=idempotency_key(body))
+                          idempotency_key=idempotency_key(body), pin=body.get("pin"))
     return ok({"topup": topup(made)}, 201)
 
 

@@ -30,7 +30,7 @@ def create_transfer():
     if len(named) != 1:
         fields["to"] = "Send exactly one of " + ", ".join(RECIPIENT_FIELDS) + "."
     raise_for(fields)
-    require_strings(body, "from_wallet_id", named[0], "note")
+    require_strings(body, "from_wallet_id", named[0], "note", "pin")
     tx = transfers.transfer(
         new_uow(),
         sender_id=g.user_id,
@@ -39,5 +39,6 @@ def create_transfer():
         amount=Money(amount_field(body), check_currency(body["currency"])),
         idempotency_key=idempotency_key(body),
         note=body.get("note") or "",
+        pin=body.get("pin"),
     )
     return ok({"transaction": serializers.transaction(tx)}, 201)

@@ -17,7 +17,7 @@ from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound
 from webapp.models import Institution, Transaction
 from webapp.models.base import new_id
 from webapp.money import Money
-from webapp.services import audit, history, idempotency, ledger, limits, recipients
+from webapp.services import audit, history, idempotency, ledger, limits, pins, recipients
 from webapp.services.institutions import ReferenceField, check_reference
 from webapp.services.recipients import Party
 
@@ -50,14 +50,20 @@ def pay(
     amount: Money,
     reference: object,
     idempotency_key: object,
+    pin: object = None,
 ) -> Transaction:
     """Pay `amount` from the payer's wallet to the institution and return the payer's side (a receipt with
-    the reference in its metadata). Replaying a key returns the first result unchanged."""
+    the reference in its metadata). Replaying a key returns the first result unchanged, without a PIN; a
+    new payment needs the payer's `pin` once they have set one."""
     key = idempotency.check_key(idempotency_key)
     limits.check_positive(amount)
     request = {"wallet": wallet_id, "institution": institution_id, "amount": amount.amount,
                "currency": amount.currency, "reference": reference}
-    return _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, idempotency.fingerprint(request))
+    request_hash = idempotency.fingerprint(request)  # never with the PIN: see transfers.transfer
+    try:
+        return _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, request_hash, pin)
+    except pins.WrongPin:  # the payment was rolled back; the wrong try is counted on its own
+        raise pins.record_failure(uow, user_id=payer_id) from None
 
 
 def paid_with_key(uow: UnitOfWork, *, payer_id: str, idempotency_key: str) -> Transaction | None:
@@ -68,7 +74,7 @@ def paid_with_key(uow: UnitOfWork, *, payer_id: str, idempotency_key: str) -> Tr
 
 
 @retry_on_conflict
-def _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, request_hash) -> Transaction:
+def _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, request_hash, pin) -> Transaction:
     payment_id = new_id()
     with uow:
         try:
@@ -77,7 +83,7 @@ def _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, reque
         except idempotency.KeyTaken:
             pass  # seen before: answer below exactly as the first request was answered
         else:
-            paid = _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference)
+            paid = _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference, pin)
             uow.commit()
             return paid
     with uow:
@@ -86,8 +92,8 @@ def _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, reque
         return uow.session.get(Transaction, stored)
 
 
-def _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference) -> Transaction:
-    payee, payer, kept = _check(uow, payer_id, wallet_id, institution_id, amount, reference)
+def _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference, pin) -> Transaction:
+    payee, payer, kept = _check(uow, payer_id, wallet_id, institution_id, amount, reference, pin)
     # As in a transfer: what needs no lock first, the wallet lock last, the history row after it.
     entry_id = ledger.open_entry(uow, kind=OPERATION)
     audit.append(uow, stream=audit.user_stream(payer_id), event=OPERATION, actor_id=payer_id,
@@ -106,7 +112,7 @@ def _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, referenc
     return history.receipt(row)
 
 
-def _check(uow, payer_id, wallet_id, institution_id, amount, reference) -> tuple[Payee, Party, dict[str, str]]:
+def _check(uow, payer_id, wallet_id, institution_id, amount, reference, pin) -> tuple[Payee, Party, dict[str, str]]:
     """Who pays whom, with which reference; refuses what no lock can make right."""
     payee = payee_for(uow, institution_id)
     kept = check_reference(payee.fields, reference)
@@ -120,6 +126,7 @@ def _check(uow, payer_id, wallet_id, institution_id, amount, reference) -> tuple
     if payer.is_frozen:
         raise AccountFrozen()
     limits.check_transfer(uow, payer, amount)
+    pins.check(uow, payer_id, payer, pin)  # last: a refusal above costs no PIN try
     return payee, payer, kept
 
 

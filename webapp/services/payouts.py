@@ -20,7 +20,7 @@ from webapp.errors import AccountFrozen, BelowZero, CurrencyMismatch, NotFound, 
 from webapp.models import Payout, User, Wallet
 from webapp.models.base import new_id, utcnow
 from webapp.money import MAX_MINOR, Money
-from webapp.services import audit, bank_accounts, held_runs, history, idempotency, ledger, payout_runs
+from webapp.services import audit, bank_accounts, held_runs, history, idempotency, ledger, payout_runs, pins
 from webapp.services.limits import check_payout
 
 OPERATION = "payout"
@@ -28,15 +28,19 @@ JOB = payout_runs.PAYOUT.job
 
 
 def request(uow: UnitOfWork, *, user_id: str, wallet_id: object, bank_account_id: object, amount: int,
-            currency: str | None = None, idempotency_key: object) -> Payout:
+            currency: str | None = None, idempotency_key: object, pin: object = None) -> Payout:
     """Hold `amount` (minor units of the wallet's currency; `currency`, when given, must be that one) and
-    queue its payout. Replaying a key returns the first payout unchanged."""
+    queue its payout. Replaying a key returns the first payout unchanged, without a PIN; a new payout
+    needs the person's `pin` once they have set one."""
     key = idempotency.check_key(idempotency_key)
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_MINOR:
         raise ValidationError.field("amount", "Send a whole number of minor units (cents), greater than zero.")
     request_hash = idempotency.fingerprint({"wallet": wallet_id, "bank_account": bank_account_id,
                                             "amount": amount, "currency": currency})
-    return _request(uow, user_id, wallet_id, bank_account_id, (amount, currency), key, request_hash)
+    try:
+        return _request(uow, user_id, wallet_id, bank_account_id, (amount, currency), key, request_hash, pin)
+    except pins.WrongPin:  # nothing was held; the wrong try is counted on its own
+        raise pins.record_failure(uow, user_id=user_id) from None
 
 
 def get(uow: UnitOfWork, *, user_id: str, payout_id: object) -> Payout:
@@ -73,7 +77,7 @@ def enqueue(uow: UnitOfWork, payout_id: str) -> None:
 
 
 @retry_on_conflict
-def _request(uow, user_id, wallet_id, bank_account_id, amount, key, request_hash) -> Payout:
+def _request(uow, user_id, wallet_id, bank_account_id, amount, key, request_hash, pin) -> Payout:
     payout_id = new_id()
     with uow:
         try:
@@ -82,7 +86,7 @@ def _request(uow, user_id, wallet_id, bank_account_id, amount, key, request_hash
         except idempotency.KeyTaken:
             pass  # seen before: answer as the first request was answered
         else:
-            payout = _hold(uow, payout_id, user_id, wallet_id, bank_account_id, amount)
+            payout = _hold(uow, payout_id, user_id, wallet_id, bank_account_id, amount, pin)
             enqueue(uow, payout_id)
             uow.commit()
             return payout
@@ -92,10 +96,10 @@ def _request(uow, user_id, wallet_id, bank_account_id, amount, key, request_hash
         return uow.session.get(Payout, stored)
 
 
-def _hold(uow, payout_id, user_id, wallet_id, bank_account_id, asked: tuple[int, str | None]) -> Payout:
+def _hold(uow, payout_id, user_id, wallet_id, bank_account_id, asked: tuple[int, str | None], pin) -> Payout:
     """Checks that need no lock first; the wallet is locked late, and the rows that refer to it (history,
     payout) come after its lock, as in services/transfers.py."""
-    wallet, account, amount = _check(uow, user_id, wallet_id, bank_account_id, asked)
+    wallet, account, amount = _check(uow, user_id, wallet_id, bank_account_id, asked, pin)
     audit.append(uow, stream=audit.user_stream(user_id), event="payout_requested", actor_id=user_id,
                  data={"payout_id": payout_id, "wallet_id": wallet.id, "bank_account_id": account.id,
                        "amount": amount.amount, "currency": amount.currency})
@@ -123,7 +127,7 @@ def _hold(uow, payout_id, user_id, wallet_id, bank_account_id, asked: tuple[int,
     return payout
 
 
-def _check(uow, user_id, wallet_id, bank_account_id, asked: tuple[int, str | None]):
+def _check(uow, user_id, wallet_id, bank_account_id, asked: tuple[int, str | None], pin):
     user = uow.session.get(User, user_id)
     wallet = uow.session.get(Wallet, wallet_id) if isinstance(wallet_id, str) else None
     if wallet is None or wallet.user_id != user_id:
@@ -138,6 +142,7 @@ def _check(uow, user_id, wallet_id, bank_account_id, asked: tuple[int, str | Non
     check_payout(uow, Money(minor, wallet.currency), kyc_status=user.kyc_status)  # KYC_REQUIRED when unverified
     if user.is_frozen:
         raise AccountFrozen()
+    pins.check(uow, user_id, user, pin)  # last: a refusal above costs no PIN try
     return wallet, account, Money(minor, wallet.currency)
 
 

@@ -16,7 +16,7 @@ from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, BelowZero, NotFound
 from webapp.models import Topup, User, Wallet
 from webapp.models.base import new_id, utcnow
-from webapp.services import audit, held_runs, history, idempotency, ledger, limits, topup_numbers, topup_runs
+from webapp.services import audit, held_runs, history, idempotency, ledger, limits, pins, topup_numbers, topup_runs
 from webapp.services.topup_numbers import Target
 
 OPERATION = "topup"
@@ -32,12 +32,16 @@ class Asked:
 
 
 def request(uow: UnitOfWork, *, user_id: str, wallet_id: object, mobile_number: object, amount: object,
-            operator: object = None, idempotency_key: object) -> Topup:
+            operator: object = None, idempotency_key: object, pin: object = None) -> Topup:
     """Hold `amount` (minor units of the wallet's currency) and queue the top-up of `mobile_number`,
     through `operator` (an id from providers/airtime.py; detected from the number when None). Replaying
-    a key returns the first top-up unchanged."""
+    a key returns the first top-up unchanged, without a PIN; a new top-up needs the person's `pin` once
+    they have set one."""
     key = idempotency.check_key(idempotency_key)
-    return _request(uow, user_id, wallet_id, Asked(mobile_number, operator, amount), key)
+    try:
+        return _request(uow, user_id, wallet_id, Asked(mobile_number, operator, amount), key, pin)
+    except pins.WrongPin:  # nothing was held; the wrong try is counted on its own
+        raise pins.record_failure(uow, user_id=user_id) from None
 
 
 def get(uow: UnitOfWork, *, user_id: str, topup_id: object) -> Topup:
@@ -73,7 +77,7 @@ def check_number(uow: UnitOfWork, *, user_id: str, mobile_number: object) -> top
 
 
 @retry_on_conflict
-def _request(uow: UnitOfWork, user_id: str, wallet_id: object, asked: Asked, key: str) -> Topup:
+def _request(uow: UnitOfWork, user_id: str, wallet_id: object, asked: Asked, key: str, pin: object) -> Topup:
     topup_id = new_id()
     with uow:
         user, wallet = _owned(uow, user_id, wallet_id)
@@ -86,7 +90,7 @@ def _request(uow: UnitOfWork, user_id: str, wallet_id: object, asked: Asked, key
         except idempotency.KeyTaken:
             pass  # seen before: answer as the first request was answered
         else:
-            topup = _hold(uow, topup_id, user, wallet, target)
+            topup = _hold(uow, topup_id, user, wallet, target, pin)
             held_runs.enqueue(uow, topup_runs.TOPUP, topup_id)
             uow.commit()
             return topup
@@ -108,11 +112,12 @@ def _target(user: User, wallet: Wallet, asked: Asked) -> Target:
                                currency=wallet.currency, region=topup_numbers.region_of(user.phone))
 
 
-def _hold(uow: UnitOfWork, topup_id: str, user: User, wallet: Wallet, target: Target) -> Topup:
+def _hold(uow: UnitOfWork, topup_id: str, user: User, wallet: Wallet, target: Target, pin: object) -> Topup:
     """The wallet is locked late, and the rows that refer to it (history, top-up) come after its lock, as
     in services/transfers.py."""
     if user.is_frozen:
         raise AccountFrozen()
+    pins.check(uow, user.id, user, pin)
     amount, operator = target.amount, target.operator
     audit.append(uow, stream=audit.user_stream(user.id), event="topup_requested", actor_id=user.id,
                  data={"topup_id": topup_id, "wallet_id": wallet.id, "operator": operator.id,

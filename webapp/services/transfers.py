@@ -8,7 +8,7 @@ from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound, ValidationE
 from webapp.models import Transaction
 from webapp.models.base import new_id
 from webapp.money import Money
-from webapp.services import audit, history, idempotency, ledger, limits, notices, recipients
+from webapp.services import audit, history, idempotency, ledger, limits, notices, pins, recipients, risk
 from webapp.services.recipients import RECIPIENT_KINDS, Party, Recipient
 
 OPERATION = "transfer"
@@ -25,15 +25,22 @@ def transfer(
     amount: Money,
     idempotency_key: object,
     note: str = "",
+    pin: object = None,
 ) -> Transaction:
-    """Move `amount` and return the sender's side. Replaying a key returns the first result unchanged."""
+    """Move `amount` and return the sender's side. Replaying a key returns the first result unchanged,
+    without a PIN; a new transfer needs the sender's `pin` once they have set one."""
     key = idempotency.check_key(idempotency_key)
     limits.check_positive(amount)
     if len(note) > MAX_NOTE:
         raise ValidationError.field("note", f"Keep the note under {MAX_NOTE} characters.")
     request = {"from": from_wallet_id, "to": [to.kind, to.value], "amount": amount.amount,
                "currency": amount.currency, "note": note}
-    return _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, idempotency.fingerprint(request))
+    # Never the PIN in the fingerprint: a retry with the right PIN after a wrong one is the same request.
+    request_hash = idempotency.fingerprint(request)
+    try:
+        return _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_hash, pin)
+    except pins.WrongPin:  # the transfer was rolled back; the wrong try is counted on its own
+        raise pins.record_failure(uow, user_id=sender_id) from None
 
 
 def sent_with_key(uow: UnitOfWork, *, sender_id: str, idempotency_key: str) -> Transaction | None:
@@ -45,7 +52,7 @@ def sent_with_key(uow: UnitOfWork, *, sender_id: str, idempotency_key: str) -> T
 
 
 @retry_on_conflict
-def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_hash) -> Transaction:
+def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_hash, pin) -> Transaction:
     debit_id = new_id()
     with uow:
         try:
@@ -54,7 +61,7 @@ def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_has
         except idempotency.KeyTaken:
             pass  # seen before: answer below exactly as the first request was answered
         else:
-            debit = _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note)
+            debit = _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note, pin)
             uow.commit()
             return debit
     with uow:
@@ -63,8 +70,8 @@ def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_has
         return uow.session.get(Transaction, stored)
 
 
-def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transaction:
-    source, target = _check(uow, sender_id, from_wallet_id, to, amount)
+def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note, pin) -> Transaction:
+    source, target = _check(uow, sender_id, from_wallet_id, to, amount, pin)
     # What needs no wallet lock is written first and the wallet rows are locked late, so a popular
     # recipient's row stays locked only for the few statements before commit. Rows that reference a
     # wallet (history rows) come after the lock: InnoDB's foreign-key check takes a shared lock on the
@@ -88,10 +95,11 @@ def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note) -> Transac
                                 created_at=debit["created_at"])
     history.record(uow, [debit, credit])
     notices.after_transfer(uow, credit_id=credit["id"])  # only a new transfer gets here, never a replay
+    risk.after_transfer(uow, sender_id=sender_id)
     return history.receipt(debit)
 
 
-def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[Party, Party]:
+def _check(uow, sender_id, from_wallet_id, to, amount, pin) -> tuple[Party, Party]:
     """Whose wallets, and may this sender send this amount; refuses what no lock can make right. Both
     wallets and their holders come in one query: a round trip costs more CPU than the SQL itself."""
     to_wallet_id = recipients.wallet_id_for(uow, to, amount.currency)
@@ -106,4 +114,5 @@ def _check(uow, sender_id, from_wallet_id, to, amount) -> tuple[Party, Party]:
     if source.is_frozen:
         raise AccountFrozen()
     limits.check_transfer(uow, source, amount)
+    pins.check(uow, sender_id, source, pin)  # last: a refusal above costs no PIN try
     return source, target
