@@ -16,7 +16,7 @@ from webapp.extensions import limiter, new_uow
 from webapp.models import Institution
 from webapp.services import institution_payments, institutions, wallets
 from webapp.services.institutions import GROUPS, MAX_VALUE, fields_of
-from webapp.web import bp, drafts
+from webapp.web import bp, drafts, pin_prompt
 from webapp.web.forms import FORM, redirect_back
 from webapp.web.pay_form import CODE_FIELDS, PayForm, chosen_wallet, form_name, parse, payable_wallets
 
@@ -102,10 +102,13 @@ def pay_confirm(draft_id: str):
         parsed = parse(form, institution, _mine(), courtesy=request.method == "GET")
         if request.method == "GET":
             return render_template("pay/confirm.html", institution=institution, draft=parsed, draft_id=draft.id,
-                                   fields=fields_of(institution))
+                                   fields=fields_of(institution), pin=pin_prompt.prompt(KIND))
         tx = institution_payments.pay(new_uow(), payer_id=current_user.id, wallet_id=parsed.wallet.id,
                                       institution_id=institution.id, amount=parsed.amount,
-                                      reference=parsed.reference, idempotency_key=draft.key)
+                                      reference=parsed.reference, idempotency_key=draft.key,
+                                      pin=pin_prompt.typed())
+    except pin_prompt.REFUSALS as error:  # the same review again, the message under the PIN
+        return pin_prompt.back_to_review(KIND, url_for("web.pay_confirm", draft_id=draft.id), error)
     except DomainError as error:
         return _back_to_form(institution, form, error, draft)
     flash(f"Paid {parsed.amount.format()} to {institution.name}.", "success")

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from webapp import money
 from webapp.errors import DomainError
 from webapp.extensions import limiter, new_uow
-from webapp.services import accounts, profile_photos, wallets
+from webapp.services import accounts, pins, profile_photos, wallets
 from webapp.web import bp
 from webapp.web.forms import errors_for, redirect_back, restore, text
 
@@ -28,12 +28,14 @@ def profile():
     mine = wallets.list_wallets(new_uow(), user_id=current_user.id)
     _, errors = restore("open-wallet", {})
     _, password_errors = restore("password", {})  # the change-password form (web/security.py)
+    _, pin_errors = restore("pin", {})  # the transaction PIN form (web/security.py)
     contact_values, contact_errors = restore("contacts", {})  # name and phone code (web/verification.py)
     _, photo_errors = restore("photo", {})  # the profile photo form (web/profile_photo.py)
     photo = profile_photos.current(new_uow(), user_id=current_user.id)
     choices = currency_choices({w.currency for w in mine})
     return render_template("profile/page.html", user=user, wallets=mine, choices=choices, errors=errors,
-                           password_errors=password_errors, contact_values=contact_values,
+                           password_errors=password_errors, pin_errors=pin_errors,
+                           pin=pins.status(new_uow(), user_id=current_user.id), contact_values=contact_values,
                            contact_errors=contact_errors, photo=photo, photo_errors=photo_errors)
 
 

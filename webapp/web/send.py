@@ -14,7 +14,7 @@ from markupsafe import escape
 from webapp.errors import DomainError, ValidationError
 from webapp.extensions import limiter, new_uow
 from webapp.services import recipients, transfers, wallets
-from webapp.web import bp, drafts
+from webapp.web import bp, drafts, pin_prompt
 from webapp.web.forms import errors_for, redirect_back
 from webapp.web.send_form import (
     ALIASES,
@@ -95,11 +95,15 @@ def send_confirm(draft_id: str):
             parsed, who = check_review(form, mine, sender_id=current_user.id)
         except ValidationError as error:  # something changed since the form was checked
             return _back_to_form(form, error, draft)
-        return render_template("send/confirm.html", draft=parsed, who=who, draft_id=draft.id)
+        return render_template("send/confirm.html", draft=parsed, who=who, draft_id=draft.id,
+                               pin=pin_prompt.prompt(KIND))
     try:
         parsed = parse(form, mine, courtesy=False)
         tx = transfers.transfer(new_uow(), sender_id=current_user.id, from_wallet_id=parsed.wallet.id,
-                                to=parsed.to, amount=parsed.amount, idempotency_key=draft.key, note=parsed.note)
+                                to=parsed.to, amount=parsed.amount, idempotency_key=draft.key, note=parsed.note,
+                                pin=pin_prompt.typed())
+    except pin_prompt.REFUSALS as error:  # the same review again, the message under the PIN
+        return pin_prompt.back_to_review(KIND, url_for("web.send_confirm", draft_id=draft.id), error)
     except DomainError as error:
         return _back_to_form(form, error, draft)
     flash(f"Sent {parsed.amount.format()} to {tx.counterparty.get('name') or form.to}.", "success")

@@ -16,7 +16,7 @@ from markupsafe import escape
 from webapp.errors import DomainError, ValidationError
 from webapp.extensions import limiter, new_uow
 from webapp.services import history, topups, wallets
-from webapp.web import bp, drafts
+from webapp.web import bp, drafts, pin_prompt
 from webapp.web.forms import FORM, errors_for, redirect_back
 from webapp.web.send_form import wallet_for_currency
 from webapp.web.topup_form import ALIASES, CODE_FIELDS, COUNTRY_NAMES, TopupForm, operator_groups, review
@@ -80,10 +80,13 @@ def topup_confirm(draft_id: str):
         wallet, target = review(form, _mine(), courtesy=request.method == "GET")
         if request.method == "GET":
             return render_template("topup/confirm.html", wallet=wallet, target=target, draft_id=draft.id,
-                                   country=COUNTRY_NAMES.get(target.country, target.country))
+                                   country=COUNTRY_NAMES.get(target.country, target.country),
+                                   pin=pin_prompt.prompt(KIND))
         topup = topups.request(new_uow(), user_id=current_user.id, wallet_id=wallet.id,
                                mobile_number=target.number, operator=target.operator.id,
-                               amount=target.amount.amount, idempotency_key=draft.key)
+                               amount=target.amount.amount, idempotency_key=draft.key, pin=pin_prompt.typed())
+    except pin_prompt.REFUSALS as error:  # the same review again, the message under the PIN
+        return pin_prompt.back_to_review(KIND, url_for("web.topup_confirm", draft_id=draft.id), error)
     except DomainError as error:
         return _back_to_form(form, error, draft)
     return redirect(url_for("web.transaction_detail", transaction_id=topup.id), 303)

@@ -19,7 +19,7 @@ from webapp.extensions import limiter, new_uow
 from webapp.models import BankAccount, Wallet
 from webapp.money import Money
 from webapp.services import accounts, bank_accounts, history, payouts, wallets
-from webapp.web import bp, drafts
+from webapp.web import bp, drafts, pin_prompt
 from webapp.web.forms import FORM, errors_for, redirect_back, text
 from webapp.web.send_form import check_amount, chosen_wallet, wallet_for_currency
 
@@ -128,9 +128,12 @@ def withdraw_confirm(draft_id: str):
         wallet, account, amount = parse(form, _mine(), _banks(), courtesy=request.method == "GET")
         if request.method == "GET":
             return render_template("withdraw/confirm.html", wallet=wallet, account=account, amount=amount,
-                                   draft_id=draft.id)
+                                   draft_id=draft.id, pin=pin_prompt.prompt(KIND))
         payout = payouts.request(new_uow(), user_id=current_user.id, wallet_id=wallet.id, bank_account_id=account.id,
-                                 amount=amount.amount, currency=amount.currency, idempotency_key=draft.key)
+                                 amount=amount.amount, currency=amount.currency, idempotency_key=draft.key,
+                                 pin=pin_prompt.typed())
+    except pin_prompt.REFUSALS as error:  # the same review again, the message under the PIN
+        return pin_prompt.back_to_review(KIND, url_for("web.withdraw_confirm", draft_id=draft.id), error)
     except DomainError as error:
         return _back_to_form(form, error, draft)
     return redirect(url_for("web.transaction_detail", transaction_id=payout.id), 303)
