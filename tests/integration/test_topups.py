@@ -16,6 +16,7 @@ from tests.integration.topup_scenarios import KENYA, airtime_postings, made, row
 from tests.integration.worker_support import queued_app, work
 from webapp import background
 from webapp.extensions import new_uow
+from webapp.providers import airtime
 from webapp.services import topup_runs
 
 
@@ -70,6 +71,43 @@ def test_pending_once_then_delivered_exactly_once(app, wallets):
     with app.app_context():  # the job once more, as a duplicate or a sweep would run it: nothing happens
         assert topup_runs.attempt(new_uow(), topup_id=sent["id"]) == topup_runs.SKIPPED
     assert alice.wallet()["balance"] == 9_000 and airtime_postings(app, sent["id"]) == 1 and reconciled(app)
+
+
+class SlowOperator:
+    """An aggregator whose operator confirms only once `delivered` is set: pending until then."""
+
+    delivered = False
+
+    def __init__(self, config):
+        pass
+
+    def send(self, order):
+        return airtime.TopupReceipt(ref=f"slow_{order.topup_id[:8]}",
+                                    status=airtime.COMPLETED if SlowOperator.delivered else airtime.PENDING)
+
+
+def test_pending_past_the_last_retry_is_never_given_up_and_delivered_once_it_confirms(app, wallets):
+    """Releasing the hold of a top-up the aggregator still has would pay it twice once the operator
+    delivers: a pending one keeps being asked, at the longest backoff, until it ends."""
+    alice = wallets.user(balance=10_000)
+    app.config.update(TOPUP_PROVIDER=f"{__name__}:SlowOperator", TOPUP_RETRY_MAX=2)
+    SlowOperator.delivered = False
+    try:
+        sent = made(topup(alice, "0123", 1_000))
+        with app.app_context():
+            for _ in range(3):  # past TOPUP_RETRY_MAX, as the sweep would run it
+                assert topup_runs.attempt(new_uow(), topup_id=sent["id"]) == topup_runs.RETRY
+        waiting = row(app, sent["id"])
+        assert (waiting.status, waiting.retries) == ("pending", 6)
+        assert (alice.wallet()["balance"], alice.wallet()["reserved"]) == (10_000, 1_000)
+
+        SlowOperator.delivered = True
+        with app.app_context():
+            assert topup_runs.attempt(new_uow(), topup_id=sent["id"]) == "completed"
+    finally:
+        app.config.update(TOPUP_PROVIDER="sandbox", TOPUP_RETRY_MAX=5)
+    assert (alice.wallet()["balance"], alice.wallet()["reserved"]) == (9_000, 0)
+    assert airtime_postings(app, sent["id"]) == 1 and reconciled(app)
 
 
 @pytest.mark.parametrize(("number", "operator", "amount", "fields"), [

@@ -36,8 +36,8 @@ table of 17 rows that changes when we change OPERATORS. Production refuses to st
 sale is mapped (`production_problems`). Amounts go in the operator's own currency (useLocalAmount), which is
 what the person paid for; map only operators whose Reloadly data says `supportsLocalAmounts`.
 
-Reloadly cannot cancel a top-up. One that is still PROCESSING when we give up (TOPUP_RETRY_MAX) is failed here
-with its hold released, and if the operator delivers it later, only Reloadly's transaction report shows it.
+Reloadly cannot cancel a top-up, so one still PROCESSING is never given up on: services/held_runs.py keeps
+asking, past TOPUP_RETRY_MAX at the longest backoff, until Reloadly answers SUCCESSFUL, FAILED or REFUNDED.
 Nothing here logs the credentials, a token, or more of a number than its last four digits; Reloadly's own
 messages are not passed on, as they may quote the number.
 """

@@ -6,9 +6,12 @@ transaction, then queues its job. The job makes one attempt, in three steps, nev
 inside a transaction: (1) claim the row with a conditional UPDATE (pending, or processing whose lease has
 run out) and commit; (2) call the provider with an idempotency key derived from the row's id, so however
 often this runs the provider acts once; (3) settle under the row's lock: done → the hold is posted to the
-movement's house account; refused → the hold is released, failed with a reason; unreachable, or still
-pending at the provider → counted in `retries`, and tried again after a backoff until <SETTINGS>_RETRY_MAX,
-then failed with the hold released.
+movement's house account; refused → the hold is released, failed with a reason; unreachable → counted
+in `retries`, and tried again after a backoff until <SETTINGS>_RETRY_MAX, then failed with the hold
+released. Still pending at the provider → asked again the same way, but never given up on: the provider
+has the order and may still carry it out, and releasing the hold then would pay it twice (once to the
+person, once to the provider). Past <SETTINGS>_RETRY_MAX it is asked at the longest backoff, by the
+scheduler's sweep, and logged as stuck for an operator.
 
 Running twice is safe at every point: a second claim finds nothing to claim while the first holds its
 lease, and settling a row that is no longer `processing` changes nothing. A worker killed during the
@@ -125,7 +128,7 @@ def attempt(uow: UnitOfWork, movement: Movement, row_id: str, *, order: Callable
                     extra={"event": f"{movement.kind}.transient"})
         return _again(uow, movement, row_id, ref=None)
     if answer.state == PENDING:
-        return _again(uow, movement, row_id, ref=answer.ref)
+        return _again(uow, movement, row_id, ref=answer.ref, may_give_up=False)
     return settle(uow, movement, row_id, answer)
 
 
@@ -174,21 +177,26 @@ def fail(uow: UnitOfWork, movement: Movement, row_id: str, *, reason: str) -> st
 
 
 @retry_on_conflict
-def _again(uow: UnitOfWork, movement: Movement, row_id: str, *, ref: str | None) -> str:
+def _again(uow: UnitOfWork, movement: Movement, row_id: str, *, ref: str | None, may_give_up: bool = True) -> str:
     """Count the attempt and make the row pending again, due after the backoff; past the last retry, fail
-    it. RQ's Retry runs the job again on the same schedule (`retry_policy`)."""
+    it if `may_give_up` (else keep asking at the longest backoff: see the module docstring). RQ's Retry
+    runs the job again on the same schedule (`retry_policy`); after it, the sweep does."""
+    most = movement.setting(uow.config, "RETRY_MAX", 5)
     with uow:
         row = locked(uow, movement, row_id)
         if row.status != "processing":
             return SKIPPED
         row.provider_ref = ref or row.provider_ref
         row.retries += 1
-        if row.retries > movement.setting(uow.config, "RETRY_MAX", 5):
+        if row.retries > most and may_give_up:
             fail_locked(uow, movement, row, movement.gave_up)
             uow.commit()
             return FAILED
+        if row.retries > most:
+            log.warning("%s %s still pending at the provider after %d tries", movement.kind, row_id, row.retries,
+                        extra={"event": f"{movement.kind}.stuck"})
         row.status, row.updated_at = "pending", utcnow()
-        row.next_attempt_at = utcnow() + timedelta(seconds=backoff(uow.config, movement, row.retries))
+        row.next_attempt_at = utcnow() + timedelta(seconds=backoff(uow.config, movement, min(row.retries, most)))
         uow.commit()
     return RETRY
 

@@ -3,10 +3,10 @@ job was lost: the held-movement run of services/held_runs.py, with what is a top
 
 The aggregator is called outside any transaction with the key `ewallet-topup-<id>`. Delivered → the hold
 is posted to the house `airtime_in_flight` account (what we owe the aggregator). Refused → the hold is
-released. Unreachable, or pending at the operator → asked again with the same key after a backoff, until
-TOPUP_RETRY_MAX (TOPUP_RETRY_BASE, TOPUP_LEASE); then failed with the hold released. A real adapter whose
-aggregator can still deliver after we gave up must cancel the order there when it answers our next call
-with that key (providers/airtime.py).
+released. Unreachable → asked again with the same key after a backoff, until TOPUP_RETRY_MAX
+(TOPUP_RETRY_BASE, TOPUP_LEASE); then failed with the hold released. Pending at the operator → asked
+again the same way for as long as it stays pending, never given up on (services/held_runs.py): the
+aggregator has the order and may still deliver it, and few can cancel one (Reloadly cannot).
 """
 
 from __future__ import annotations
