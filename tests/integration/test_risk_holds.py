@@ -113,6 +113,20 @@ def test_switched_off_the_rule_is_not_even_queued(app, wallets, monkeypatch):
     assert queued.count(risk.NEW_RECIPIENTS_JOB) == 1
 
 
+def test_with_redis_the_rule_is_a_job_the_worker_runs_after_the_commit(database_url, wallets):
+    """With REDIS_URL the transfer only queues the check (ids in: the sender and when); a worker freezes."""
+    from tests.integration.worker_support import queued_app, work
+
+    with queued_app(database_url) as app:
+        there = type(wallets)(app, app.test_client())
+        sender, people = there.user(balance=10_000), [there.user() for _ in range(6)]
+        for person in people:
+            assert sender.send(person, 100).status_code == 201
+        assert_not_held(app, sender)  # nothing ran inside the requests
+        work(app)
+        assert assert_held(app, sender, "new_recipients").details["new_recipients"] == 6
+
+
 def test_two_firings_at_once_write_one_flag_and_one_freeze(app, wallets, monkeypatch):
     """The job may run twice (a retry), or two jobs at once: the person's row lock lets one flag through."""
     from tests.integration.test_concurrency import race
