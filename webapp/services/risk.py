@@ -28,7 +28,7 @@ from webapp.services import audit
 RULES = ("new_recipients", "lockouts", "negative_balance")
 REASONS = {  # the `account_frozen` reason people and operators read
     "new_recipients": "Automatic risk hold (new_recipients): many transfers to new recipients in a short time.",
-    "lockouts": "Automatic risk hold (lockouts): repeated PIN or sign-in lockouts.",
+    "lockouts": "Automatic risk hold (lockouts): repeated PIN and sign-in lockouts.",
     "negative_balance": "Automatic risk hold (negative_balance): a card refund or dispute left a wallet below zero.",
 }
 LOCKOUT_EVENTS = ("pin_locked", "login_locked")
@@ -51,22 +51,28 @@ def after_transfer(uow: UnitOfWork, *, sender_id: str) -> None:
 
 
 def after_lockout(uow: UnitOfWork, *, user_id: str, kind: str) -> None:
-    """`user_id` was just locked out (`kind`: "pin" or "login"): the repeated-lockouts rule looks at it."""
+    """`user_id` was just locked out (`kind`: "pin" or "login"): the repeated-lockouts rule looks at it.
+
+    Sign-in lockouts count, but alone they never fire: anyone who knows an email can cause them from a
+    few addresses (services/login_guard.py counts per address for that reason), and a rule they could
+    fire would let strangers freeze any account. A PIN lockout needs someone signed in to the account,
+    so the rule fires only when at least one of the lockouts in the window is a PIN lockout."""
     lockouts = rule(uow.config, "lockouts")
     if not lockouts.get("count"):
         return
     seen = _lockouts_since(uow, user_id, utcnow() - timedelta(hours=lockouts["hours"]))
-    if seen >= lockouts["count"]:
+    if sum(seen.values()) >= lockouts["count"] and seen["pin_locked"]:
         flag(uow, user_id=user_id, rule="lockouts",
-             details={"lockouts": seen, "threshold": lockouts["count"], "hours": lockouts["hours"], "last": kind})
+             details={"lockouts": sum(seen.values()), "pin_lockouts": seen["pin_locked"],
+                      "threshold": lockouts["count"], "hours": lockouts["hours"], "last": kind})
 
 
-def _lockouts_since(uow: UnitOfWork, user_id: str, since: datetime) -> int:
+def _lockouts_since(uow: UnitOfWork, user_id: str, since: datetime) -> dict[str, int]:
     """Walk the person's audit stream back from its newest row, a page at a time by its (stream, seq)
     index, and stop at the first row older than `since`: the cost is the person's activity in the window,
     not their whole history, and no index on event names is needed (every audited transfer would pay
     for one). A stream's rows are appended under its head's lock, so seq order is time order."""
-    stream, count, below = audit.user_stream(user_id), 0, None
+    stream, counts, below = audit.user_stream(user_id), dict.fromkeys(LOCKOUT_EVENTS, 0), None
     while True:
         page = select(AuditLog.seq, AuditLog.event, AuditLog.created_at).where(AuditLog.stream == stream)
         if below is not None:
@@ -74,10 +80,11 @@ def _lockouts_since(uow: UnitOfWork, user_id: str, since: datetime) -> int:
         rows = uow.session.execute(page.order_by(AuditLog.seq.desc()).limit(AUDIT_PAGE)).all()
         for row in rows:
             if row.created_at < since:
-                return count
-            count += row.event in LOCKOUT_EVENTS
+                return counts
+            if row.event in counts:
+                counts[row.event] += 1
         if len(rows) < AUDIT_PAGE:
-            return count
+            return counts
         below = rows[-1].seq
 
 
