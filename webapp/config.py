@@ -212,8 +212,8 @@ def check_production(config: dict) -> None:
         problems.append("RATELIMIT_ENABLED must stay on (login and money endpoints rely on it)")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("DATABASE_URL must point at MySQL/MariaDB")
-    if (config["ARGON2_TIME_COST"] < ARGON2_RECOMMENDED.time_cost
-            or config["ARGON2_MEMORY_COST"] < ARGON2_RECOMMENDED.memory_cost):
+    if (config.get("ARGON2_TIME_COST", ARGON2_RECOMMENDED.time_cost) < ARGON2_RECOMMENDED.time_cost
+            or config.get("ARGON2_MEMORY_COST", ARGON2_RECOMMENDED.memory_cost) < ARGON2_RECOMMENDED.memory_cost):
         problems.append(f"ARGON2_TIME_COST / ARGON2_MEMORY_COST must be at least {ARGON2_RECOMMENDED.time_cost} / "
                         f"{ARGON2_RECOMMENDED.memory_cost} (argon2-cffi's recommended cost)")
     if not config["REDIS_URL"]:
