@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.db import UnitOfWork
 from webapp.errors import IdempotencyConflict, ValidationError
 from webapp.models import IdempotencyKey
-from webapp.models.base import utcnow
+from webapp.models.base import new_id, utcnow
 from webapp.prepared import Prepared
 
 KEY_TTL = timedelta(hours=48)  # DESIGN asks for at least 24 hours
@@ -22,6 +24,7 @@ MAX_KEY_LENGTH = 255
 KEY_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_KEY_LENGTH}}}$"  # also in the OpenAPI document
 KEY_RE = re.compile(KEY_PATTERN)
 _INSERT = Prepared(insert(IdempotencyKey.__table__))  # not an ORM flush: it runs on every money movement
+T = TypeVar("T")
 
 
 class KeyTaken(Exception):
@@ -76,6 +79,26 @@ def claim(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_ha
     except IntegrityError as error:
         raise KeyTaken() from error
     uow.settled_by_key = True  # a COMMIT lost from here on is settled by rerunning: the key decides (db.py)
+
+
+def once(uow: UnitOfWork, *, user_id: str, operation: str, key: str, request_hash: str,
+         effect: Callable[[str], T], load: Callable[[str], T]) -> T:
+    """A money movement at most once per key, the shape every one shares: claim the key as the first
+    statement of a transaction, run `effect(result_id)` and commit, and return what it returned; or, when
+    the key was claimed before, `load(stored_id)` in a fresh transaction: exactly what the first request
+    answered. Call it from a function wrapped in retry_on_conflict: a twin's deadlock reruns the whole."""
+    result_id = new_id()
+    with uow:
+        try:
+            claim(uow, user_id=user_id, operation=operation, key=key, request_hash=request_hash, result_id=result_id)
+        except KeyTaken:
+            pass  # seen before: answer below exactly as the first request was answered
+        else:
+            result = effect(result_id)
+            uow.commit()
+            return result
+    with uow:
+        return load(find_result(uow, user_id=user_id, operation=operation, key=key, request_hash=request_hash))
 
 
 def purge_expired(uow: UnitOfWork) -> int:

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound
 from webapp.models import Institution, Transaction
-from webapp.models.base import new_id
 from webapp.money import Money
 from webapp.services import audit, history, idempotency, ledger, limits, pins, recipients
 from webapp.services.institutions import ReferenceField, check_reference
@@ -75,21 +74,10 @@ def paid_with_key(uow: UnitOfWork, *, payer_id: str, idempotency_key: str) -> Tr
 
 @retry_on_conflict
 def _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, request_hash, pin) -> Transaction:
-    payment_id = new_id()
-    with uow:
-        try:
-            idempotency.claim(uow, user_id=payer_id, operation=OPERATION, key=key,
-                              request_hash=request_hash, result_id=payment_id)
-        except idempotency.KeyTaken:
-            pass  # seen before: answer below exactly as the first request was answered
-        else:
-            paid = _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference, pin)
-            uow.commit()
-            return paid
-    with uow:
-        stored = idempotency.find_result(uow, user_id=payer_id, operation=OPERATION, key=key,
-                                         request_hash=request_hash)
-        return uow.session.get(Transaction, stored)
+    return idempotency.once(
+        uow, user_id=payer_id, operation=OPERATION, key=key, request_hash=request_hash,
+        effect=lambda payment_id: _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference, pin),
+        load=lambda stored: uow.session.get(Transaction, stored))
 
 
 def _move(uow, payment_id, payer_id, wallet_id, institution_id, amount, reference, pin) -> Transaction:

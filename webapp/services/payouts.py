@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, BelowZero, CurrencyMismatch, NotFound, ValidationError
 from webapp.models import Payout, User, Wallet
-from webapp.models.base import new_id, utcnow
+from webapp.models.base import utcnow
 from webapp.money import MAX_MINOR, Money
 from webapp.services import audit, bank_accounts, held_runs, history, idempotency, ledger, payout_runs, pins
 from webapp.services.limits import check_payout
@@ -78,22 +78,13 @@ def enqueue(uow: UnitOfWork, payout_id: str) -> None:
 
 @retry_on_conflict
 def _request(uow, user_id, wallet_id, bank_account_id, amount, key, request_hash, pin) -> Payout:
-    payout_id = new_id()
-    with uow:
-        try:
-            idempotency.claim(uow, user_id=user_id, operation=OPERATION, key=key, request_hash=request_hash,
-                              result_id=payout_id)
-        except idempotency.KeyTaken:
-            pass  # seen before: answer as the first request was answered
-        else:
-            payout = _hold(uow, payout_id, user_id, wallet_id, bank_account_id, amount, pin)
-            enqueue(uow, payout_id)
-            uow.commit()
-            return payout
-    with uow:
-        stored = idempotency.find_result(uow, user_id=user_id, operation=OPERATION, key=key,
-                                         request_hash=request_hash)
-        return uow.session.get(Payout, stored)
+    def hold_and_queue(payout_id: str) -> Payout:
+        payout = _hold(uow, payout_id, user_id, wallet_id, bank_account_id, amount, pin)
+        enqueue(uow, payout_id)  # runs only once the hold commits
+        return payout
+
+    return idempotency.once(uow, user_id=user_id, operation=OPERATION, key=key, request_hash=request_hash,
+                            effect=hold_and_queue, load=lambda stored: uow.session.get(Payout, stored))
 
 
 def _hold(uow, payout_id, user_id, wallet_id, bank_account_id, asked: tuple[int, str | None], pin) -> Payout:

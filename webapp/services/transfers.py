@@ -6,7 +6,6 @@ from __future__ import annotations
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import AccountFrozen, CurrencyMismatch, NotFound, ValidationError
 from webapp.models import Transaction
-from webapp.models.base import new_id
 from webapp.money import Money
 from webapp.services import audit, history, idempotency, ledger, limits, notices, pins, recipients, risk
 from webapp.services.recipients import RECIPIENT_KINDS, Party, Recipient
@@ -53,21 +52,10 @@ def sent_with_key(uow: UnitOfWork, *, sender_id: str, idempotency_key: str) -> T
 
 @retry_on_conflict
 def _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_hash, pin) -> Transaction:
-    debit_id = new_id()
-    with uow:
-        try:
-            idempotency.claim(uow, user_id=sender_id, operation=OPERATION, key=key,
-                              request_hash=request_hash, result_id=debit_id)
-        except idempotency.KeyTaken:
-            pass  # seen before: answer below exactly as the first request was answered
-        else:
-            debit = _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note, pin)
-            uow.commit()
-            return debit
-    with uow:
-        stored = idempotency.find_result(uow, user_id=sender_id, operation=OPERATION, key=key,
-                                         request_hash=request_hash)
-        return uow.session.get(Transaction, stored)
+    return idempotency.once(
+        uow, user_id=sender_id, operation=OPERATION, key=key, request_hash=request_hash,
+        effect=lambda debit_id: _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note, pin),
+        load=lambda stored: uow.session.get(Transaction, stored))
 
 
 def _move(uow, debit_id, sender_id, from_wallet_id, to, amount, note, pin) -> Transaction:
