@@ -225,6 +225,9 @@ def check_production(config: dict) -> None:
             problems.append(f"{key} must be set")
     if config["STRIPE_API_BASE"]:  # a local Stripe (localstripe) in production would take no real money
         problems.append("STRIPE_API_BASE must be unset in production (it points the SDK away from Stripe)")
+    for provider in ("PAYOUT_PROVIDER", "TOPUP_PROVIDER"):  # a sandbox would take people's money and send none
+        if config[provider] == "sandbox":
+            problems.append(f"{provider} must name a real provider in production, not the sandbox")
     if config["TOPUP_PROVIDER"].replace(":", ".") == "webapp.providers.reloadly.ReloadlyTopups":
         from webapp.providers.reloadly import production_problems  # only then: it imports requests
 

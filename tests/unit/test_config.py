@@ -18,6 +18,7 @@ def production(**overrides) -> dict:
         "DATABASE_URL": "mysql+pymysql://wallet:pw@db/wallet", "REDIS_URL": "redis://redis:6379/0",
         "PUBLIC_URL": "https://wallet.example.com", "STRIPE_SECRET_KEY": "sk_live_x", "RATELIMIT_ENABLED": True,
         "STRIPE_PUBLISHABLE_KEY": "pk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x", "PROXY_FIX_HOPS": 1,
+        "PAYOUT_PROVIDER": "stripe", "TOPUP_PROVIDER": "aggregator.adapter:Topups",
     })
     config.update(overrides)
     return config
@@ -88,3 +89,8 @@ def test_defaults(monkeypatch):
     config = settings.from_environment()
     assert (config["PROXY_FIX_HOPS"], config["SESSION_IDLE_TIMEOUT"], config["SESSION_MAX_AGE"]) == (0, 1800, 43200)
     assert (config["JWT_ISSUER"], config["JWT_AUDIENCE"]) == ("ewallet", "ewallet-api")
+
+
+@pytest.mark.parametrize("provider", ["PAYOUT_PROVIDER", "TOPUP_PROVIDER"])
+def test_production_refuses_a_sandbox_that_would_take_money_and_send_none(provider):
+    assert f"{provider} must name a real provider in production" in refusal(production(**{provider: "sandbox"}))

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.test_config import production  # settings that pass every other production check
 from webapp import _stripe_sources
 from webapp.config import check_production
 from webapp.errors import ConfigurationError
-
-STRONG = "b7f0c1e9a4d2f8e6c3a5b9d1e7f2a4c8b6d0e3f5a7c9b1d4"
-
-
-def production(**overrides) -> dict:
-    config = {"EWALLET_ENV": "production", "PROXY_FIX_HOPS": 0, "SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG[::-1],
-              "RATELIMIT_ENABLED": True, "DATABASE_URL": "mysql+pymysql://wallet@db/wallet",
-              "REDIS_URL": "redis://redis:6379/0", "PUBLIC_URL": "https://wallet.example.com",
-              "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
-              "STRIPE_WEBHOOK_SECRET": "whsec_x", "STRIPE_API_BASE": "", "STRIPE_JS_URL": "https://js.stripe.com/v3/"}
-    return {**config, **overrides}
 
 
 def test_production_starts_on_real_stripe():
