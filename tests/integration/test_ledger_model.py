@@ -5,8 +5,8 @@ balance, hold and key, and after every step the database must agree with the mod
 invariants: postings sum to zero per entry and per currency, cached balances and reserved amounts equal
 the ledger, no available balance is below zero, and each stored key moved money exactly once.
 
-The machine has its own database (migrated here, dropped after). Four people sign up once (Argon2 makes
-each sign-up cost more than a whole program of transfers); every example empties the money tables and
+The machine has its own database (migrated here, dropped after). Four people sign up once (a sign-up
+writes far more than the money tables the machine drives); every example empties the money tables and
 opens their wallets again, so the checks cover the whole database and a step costs the same in the last
 example as in the first.
 
