@@ -166,6 +166,17 @@ def test_the_key_may_come_in_the_idempotency_key_header(wallets):
     assert_field_error(alice.post("/transfers", json=body), "idempotency_key")  # no key at all
 
 
+def test_two_different_keys_in_the_body_and_the_header_are_refused_and_move_nothing(wallets):
+    alice, bob = wallets.user(balance=1_000), wallets.user()
+    body = body_for(alice, bob, 200)
+    same = {**alice.headers, "Idempotency-Key": body["idempotency_key"]}
+    assert_success(alice.client.post("/api/v1/transfers", json=body, headers=same), 201)
+    other = {**alice.headers, "Idempotency-Key": uuid.uuid4().hex}
+    assert_field_error(alice.client.post("/api/v1/transfers", json={**body, "idempotency_key": uuid.uuid4().hex},
+                                         headers=other), "idempotency_key")
+    assert alice.wallet()["balance"] == 800
+
+
 def test_keys_belong_to_their_user(wallets):
     alice, bob, carol = wallets.user(balance=1_000), wallets.user(balance=1_000), wallets.user()
     key = uuid.uuid4().hex

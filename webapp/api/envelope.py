@@ -115,7 +115,15 @@ def amount_field(body: dict, name: str = "amount") -> int:
 
 
 def idempotency_key(body: dict) -> object:
-    return body.get("idempotency_key") or request.headers.get("Idempotency-Key")
+    """The client's key, from the body or the Idempotency-Key header (DESIGN §7). Both, and different, is
+    a 422: which one the client meant can't be known, and a guess could move money twice."""
+    header, key = request.headers.get("Idempotency-Key"), body.get("idempotency_key")
+    if key is None:
+        return header
+    if header is not None and header != key:
+        raise ValidationError.field("idempotency_key", "Send the key once: in the body or in the "
+                                    "Idempotency-Key header, not two different ones.")
+    return key
 
 
 def login_required(view):

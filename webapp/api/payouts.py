@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from flask import g
 
 from webapp.api import bp
@@ -41,7 +43,9 @@ def create_payout():
     return ok({"payout": payout(made)}, 201)
 
 
-@bp.get("/payouts/<payout_id>")
+# The id is a UUID (as the OpenAPI document says), so this route never matches /payouts/bank: an OPTIONS
+# there answers `Allow: POST`, and anything else under /payouts/ is the API's 404.
+@bp.get("/payouts/<uuid:payout_id>")
 @login_required
-def get_payout(payout_id: str):
-    return ok({"payout": payout(payouts.get(new_uow(), user_id=g.user_id, payout_id=payout_id))})
+def get_payout(payout_id: UUID):
+    return ok({"payout": payout(payouts.get(new_uow(), user_id=g.user_id, payout_id=str(payout_id)))})

@@ -32,6 +32,11 @@ PIN_DETAILS = {"type": "object", "properties": {
     "locked_until": {**TIMESTAMP, "description": "PIN_INVALID: when outgoing money is unlocked again."}}}
 
 
+KEY_HEADER = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
+              "description": "Same as `idempotency_key` in the body: send either, or both with the same value "
+                             "(two different keys are a 422 VALIDATION_ERROR)."}
+
+
 def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -270,8 +275,6 @@ def wallet_paths() -> dict:
 
 
 def money_paths() -> dict:
-    key_header = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
-                  "description": "Same as `idempotency_key` in the body; the body wins when both are sent."}
     return {
         "/transactions/{transaction_id}": {"get": operation(
             "getTransaction", "One of your transactions (a receipt).",
@@ -294,7 +297,7 @@ def money_paths() -> dict:
                             "currency); LIMIT_EXCEEDED (per transfer or per day, `details.limit`).",
                             "VALIDATION_ERROR", "INSUFFICIENT_FUNDS", "CURRENCY_MISMATCH", "LIMIT_EXCEEDED"),
              **RATE_LIMITED},
-            tag="transfers", request=body(ref("TransferRequest")), parameters=[key_header])},
+            tag="transfers", request=body(ref("TransferRequest")), parameters=[KEY_HEADER])},
     }
 
 

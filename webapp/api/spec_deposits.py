@@ -7,6 +7,7 @@ from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
     JSON,
+    KEY_HEADER,
     RATE_LIMITED,
     TOO_LARGE,
     UNAUTHORIZED,
@@ -42,8 +43,6 @@ CARD_REPORT = obj({"ok": {"type": "boolean"}, "since": {"type": "string"}, "unti
 
 
 def deposit_paths() -> dict:
-    key_header = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
-                  "description": "Same as `idempotency_key` in the body; the body wins when both are sent."}
     return {
         "/wallets/{wallet_id}/deposit": {"post": operation(
             "createDeposit", "Add money by card: a pending `deposit` transaction and the PaymentIntent's "
@@ -62,7 +61,7 @@ def deposit_paths() -> dict:
                             "every tier, or over the daily total for your KYC tier, `details.limit`).",
                             "VALIDATION_ERROR", "CURRENCY_MISMATCH", "LIMIT_EXCEEDED"),
              **RATE_LIMITED, **UNAVAILABLE},
-            tag="deposits", request=body(DEPOSIT), parameters=[path_id("wallet_id", "wallet"), key_header])},
+            tag="deposits", request=body(DEPOSIT), parameters=[path_id("wallet_id", "wallet"), KEY_HEADER])},
         "/webhooks/stripe": {"post": operation(
             "stripeWebhook", "Stripe's events, signed (Stripe-Signature, 300 s tolerance). Each event id is "
             "applied once; unknown events are acknowledged and ignored.",

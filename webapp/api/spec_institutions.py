@@ -6,6 +6,7 @@ from __future__ import annotations
 from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
+    KEY_HEADER,
     PIN,
     PIN_CODES,
     PIN_DETAILS,
@@ -51,8 +52,6 @@ PAYMENT = obj(
 
 
 def institution_paths() -> dict:
-    key_header = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
-                  "description": "Same as `idempotency_key` in the body; the body wins when both are sent."}
     kind = {"name": "kind", "in": "query", "schema": {"enum": list(KINDS)}, "description": "Only this kind."}
     return {
         "/institutions": {"get": operation(
@@ -81,5 +80,5 @@ def institution_paths() -> dict:
                             "day, shared with transfers, `details.limit`).",
                             "VALIDATION_ERROR", "INSUFFICIENT_FUNDS", "CURRENCY_MISMATCH", "LIMIT_EXCEEDED"),
              **RATE_LIMITED},
-            tag="institutions", request=body(PAYMENT), parameters=[key_header])},
+            tag="institutions", request=body(PAYMENT), parameters=[KEY_HEADER])},
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
+    KEY_HEADER,
     MINOR,
     PIN,
     PIN_CODES,
@@ -44,8 +45,6 @@ NEW_PAYOUT = obj(
                          "description": "Required here or as the Idempotency-Key header: 1–"
                          f"{MAX_KEY_LENGTH} ASCII letters, digits, _ or -, compared exactly."},
      "pin": PIN})
-KEY_HEADER = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": KEY_PATTERN},
-              "description": "Same as `idempotency_key` in the body; the body wins when both are sent."}
 
 
 def payout_paths() -> dict:

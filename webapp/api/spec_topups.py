@@ -6,6 +6,7 @@ from __future__ import annotations
 from webapp.api.spec import (
     AMOUNT,
     CURRENCY,
+    KEY_HEADER,
     MINOR,
     PIN,
     PIN_CODES,
@@ -26,7 +27,6 @@ from webapp.api.spec import (
     path_id,
     success,
 )
-from webapp.api.spec_payouts import KEY_HEADER
 from webapp.providers.airtime import BY_ID, COUNTRIES
 from webapp.services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 
