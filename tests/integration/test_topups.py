@@ -74,14 +74,17 @@ def test_pending_once_then_delivered_exactly_once(app, wallets):
 
 
 class SlowOperator:
-    """An aggregator whose operator confirms only once `delivered` is set: pending until then."""
+    """An aggregator whose operator confirms only once `delivered` is set: pending until then, and out of
+    reach while `down` is set."""
 
-    delivered = False
+    delivered = down = False
 
     def __init__(self, config):
         pass
 
     def send(self, order):
+        if SlowOperator.down:
+            raise airtime.ProviderDown("timed out")
         return airtime.TopupReceipt(ref=f"slow_{order.topup_id[:8]}",
                                     status=airtime.COMPLETED if SlowOperator.delivered else airtime.PENDING)
 
@@ -91,14 +94,18 @@ def test_pending_past_the_last_retry_is_never_given_up_and_delivered_once_it_con
     delivers: a pending one keeps being asked, at the longest backoff, until it ends."""
     alice = wallets.user(balance=10_000)
     app.config.update(TOPUP_PROVIDER=f"{__name__}:SlowOperator", TOPUP_RETRY_MAX=2)
-    SlowOperator.delivered = False
+    SlowOperator.delivered = SlowOperator.down = False
     try:
         sent = made(topup(alice, "0123", 1_000))
         with app.app_context():
             for _ in range(3):  # past TOPUP_RETRY_MAX, as the sweep would run it
                 assert topup_runs.attempt(new_uow(), topup_id=sent["id"]) == topup_runs.RETRY
+        SlowOperator.down = True  # the aggregator out of reach now changes nothing: it has the order
+        with app.app_context():
+            assert topup_runs.attempt(new_uow(), topup_id=sent["id"]) == topup_runs.RETRY
+        SlowOperator.down = False
         waiting = row(app, sent["id"])
-        assert (waiting.status, waiting.retries) == ("pending", 6)
+        assert (waiting.status, waiting.retries) == ("pending", 7)
         assert (alice.wallet()["balance"], alice.wallet()["reserved"]) == (10_000, 1_000)
 
         SlowOperator.delivered = True

@@ -8,10 +8,10 @@ run out) and commit; (2) call the provider with an idempotency key derived from 
 often this runs the provider acts once; (3) settle under the row's lock: done → the hold is posted to the
 movement's house account; refused → the hold is released, failed with a reason; unreachable → counted
 in `retries`, and tried again after a backoff until <SETTINGS>_RETRY_MAX, then failed with the hold
-released. Still pending at the provider → asked again the same way, but never given up on: the provider
-has the order and may still carry it out, and releasing the hold then would pay it twice (once to the
-person, once to the provider). Past <SETTINGS>_RETRY_MAX it is asked at the longest backoff, by the
-scheduler's sweep, and logged as stuck for an operator.
+released. Still pending at the provider → asked again the same way, but never given up on, nor after a
+later failed call either: the provider has the order and may still carry it out, and releasing the hold
+then would pay it twice (once to the person, once to the provider). Past <SETTINGS>_RETRY_MAX it is asked
+at the longest backoff, by the scheduler's sweep, and logged as stuck for an operator.
 
 Running twice is safe at every point: a second claim finds nothing to claim while the first holds its
 lease, and settling a row that is no longer `processing` changes nothing. A worker killed during the
@@ -188,6 +188,9 @@ def _again(uow: UnitOfWork, movement: Movement, row_id: str, *, ref: str | None,
             return SKIPPED
         row.provider_ref = ref or row.provider_ref
         row.retries += 1
+        # Once the provider has named the order (a pending answer gave its reference), it may still carry
+        # it out, whatever a later call says: an unreachable provider then is no reason to give up either.
+        may_give_up = may_give_up and row.provider_ref is None
         if row.retries > most and may_give_up:
             fail_locked(uow, movement, row, movement.gave_up)
             uow.commit()
