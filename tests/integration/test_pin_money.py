@@ -15,7 +15,7 @@ from tests.integration.pin_support import MONEY_PATHS, PIN, WRONG, events, recon
 from tests.integration.test_api_support import assert_error, assert_success, set_user
 from webapp.api.spec import build_spec
 from webapp.models.base import utcnow
-from webapp.services import risk
+from webapp.services import pins, risk
 
 CREATED = {"/transfers": "transaction", "/institution-payments": "transaction", "/payouts/bank": "payout",
            "/topup/mobile": "topup"}
@@ -128,6 +128,41 @@ def test_eight_wrong_pins_at_once_count_exactly(app, wallets, monkeypatch):
     row = user_row(app, sender.user.id)
     assert row.pin_failures == 0 and row.pin_locked_until > utcnow()
     assert lockouts == [{"user_id": sender.user.id, "kind": "pin"}]
+    assert sender.user.wallet()["balance"] == 10_000 and bob.wallet()["balance"] == 0 and reconciled(app)
+
+
+def test_fifteen_wrong_pins_at_once_get_five_checks_then_even_the_right_one_meets_the_lock(app, wallets,
+                                                                                         monkeypatch):
+    """Guesses sent in parallel take turns on the person's row: five are checked, then the lock answers
+    every other one, and the right PIN after them, and nothing moves."""
+    sender = MONEY_PATHS["/transfers"](wallets, app)
+    set_pin(app, sender.user.id)
+    checked = []  # every PIN the server checks against the hash
+    real_verify = pins.verify_password
+    monkeypatch.setattr(pins, "verify_password",
+                        lambda stored, given: checked.append(given) or real_verify(stored, given))
+    bob = wallets.user()
+    body = {"from_wallet_id": sender.user.wallet()["id"], "to_email": bob.email, "amount": 100, "currency": "USD",
+            "pin": WRONG}
+    barrier, results = threading.Barrier(15), [None] * 15
+
+    def worker(i):
+        client = app.test_client()
+        barrier.wait()
+        results[i] = client.post("/api/v1/transfers", json={**body, "idempotency_key": uuid.uuid4().hex},
+                                 headers=sender.user.headers)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(15)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    right = sender.user.post("/transfers", json={**body, "pin": PIN, "idempotency_key": uuid.uuid4().hex})
+
+    assert [r.status_code for r in results] == [403] * 15 and checked == [WRONG] * 5
+    assert "locked_until" in assert_error(right, 403, "PIN_INVALID")["details"]
+    pin_events = Counter(e for e in events(app, sender.user.id) if e.startswith("pin_"))
+    assert pin_events == {"pin_set": 1, "pin_wrong": 5, "pin_locked": 1}
     assert sender.user.wallet()["balance"] == 10_000 and bob.wallet()["balance"] == 0 and reconciled(app)
 
 

@@ -59,10 +59,8 @@ def pay(
     request = {"wallet": wallet_id, "institution": institution_id, "amount": amount.amount,
                "currency": amount.currency, "reference": reference}
     request_hash = idempotency.fingerprint(request)  # never with the PIN: see transfers.transfer
-    try:
-        return _pay(uow, payer_id, wallet_id, institution_id, amount, reference, key, request_hash, pin)
-    except pins.WrongPin:  # the payment was rolled back; the wrong try is counted on its own
-        raise pins.record_failure(uow, user_id=payer_id) from None
+    return pins.guarded(uow, user_id=payer_id, pin=pin, run=lambda checked: _pay(
+        uow, payer_id, wallet_id, institution_id, amount, reference, key, request_hash, checked))
 
 
 def paid_with_key(uow: UnitOfWork, *, payer_id: str, idempotency_key: str) -> Transaction | None:

@@ -37,10 +37,8 @@ def request(uow: UnitOfWork, *, user_id: str, wallet_id: object, bank_account_id
         raise ValidationError.field("amount", "Send a whole number of minor units (cents), greater than zero.")
     request_hash = idempotency.fingerprint({"wallet": wallet_id, "bank_account": bank_account_id,
                                             "amount": amount, "currency": currency})
-    try:
-        return _request(uow, user_id, wallet_id, bank_account_id, (amount, currency), key, request_hash, pin)
-    except pins.WrongPin:  # nothing was held; the wrong try is counted on its own
-        raise pins.record_failure(uow, user_id=user_id) from None
+    return pins.guarded(uow, user_id=user_id, pin=pin, run=lambda checked: _request(
+        uow, user_id, wallet_id, bank_account_id, (amount, currency), key, request_hash, checked))
 
 
 def get(uow: UnitOfWork, *, user_id: str, payout_id: object) -> Payout:

@@ -3,9 +3,11 @@ movement of money out of an account needs once its holder has set one.
 
 Setting or changing it needs the account password. The money services call `check` after their
 idempotency claim (a replay of a finished request answers without a PIN; every new movement needs it), on
-the sender's row they read anyway, so a person without a PIN costs their hot path nothing. A wrong PIN
-raises WrongPin inside the movement, which rolls it back; the service's public function then counts it
-with `record_failure` in a short transaction of its own, so the count survives that rollback.
+the sender's row they read anyway, so a person without a PIN costs their hot path nothing. For someone
+with a PIN, `check` stops the movement (PinToCheck, which rolls it back) and `guarded` checks the PIN in a
+short transaction of its own, under a lock on the person's row: the lock, the Argon2 check and the count
+of a wrong try happen together, so PINs sent in parallel are checked one after another and no more than
+PIN_MAX_FAILURES of them are ever tried before the lock. A right PIN then runs the movement again.
 PIN_MAX_FAILURES wrong PINs in a row lock outgoing money for PIN_LOCK_SECONDS, right PIN or not.
 """
 
@@ -13,11 +15,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, select, update
 
 from webapp.db import UnitOfWork, retry_on_conflict
 from webapp.errors import FieldErrors, PinInvalid, PinRequired, Unauthorized, ValidationError
@@ -29,14 +32,14 @@ from webapp.services.accounts import hasher_for, verify_password
 SET_LIMIT = "5 per minute;20 per hour"  # per user, web and app together: the password must not be guessable
 PIN = re.compile(r"[0-9]{4}")  # ASCII only: \d and str.isdigit() also take "٤" or a full-width "４"
 _users = User.__table__
-_unlocked = or_(_users.c.pin_locked_until.is_(None), _users.c.pin_locked_until <= bindparam("now"))
 _this_user = _users.c.id == bindparam("user_id")
-# One statement counts a wrong PIN, so concurrent wrong PINs each count exactly once. A try that comes in
-# while a lock runs is refused without counting: after the lock, the next one starts again at zero.
-_COUNT = update(_users).where(_this_user, _unlocked).values(pin_failures=_users.c.pin_failures + 1)
-_CLEAR = update(_users).where(_this_user, _unlocked).values(pin_failures=0)
-_LOCK = update(_users).where(_this_user).values(pin_failures=0, pin_locked_until=bindparam("until"))
-_STATE = select(_users.c.pin_failures, _users.c.pin_locked_until).where(_this_user)
+# The person's PIN state under their row's lock: the PIN checks of one person take turns.
+_LOCKED_STATE = (select(_users.c.pin_hash, _users.c.pin_failures, _users.c.pin_locked_until)
+                 .where(_this_user).with_for_update())
+_FAILURES = update(_users).where(_this_user).values(pin_failures=bindparam("failures"),
+                                                    pin_locked_until=bindparam("until"))
+VERIFIED = object()  # what a movement is run with once `guarded` has checked the PIN; no request can send it
+T = TypeVar("T")
 
 
 class Holder(Protocol):
@@ -47,9 +50,9 @@ class Holder(Protocol):
     pin_locked_until: datetime | None
 
 
-class WrongPin(Exception):
-    """Raised inside a movement so that its transaction rolls back. Never shown: the service's public
-    function answers `record_failure(...)` instead, once the rollback is done."""
+class PinToCheck(Exception):  # noqa: N818 - it names what happens next, not a fault
+    """Raised inside a movement by someone with a PIN, so that it rolls back; `guarded` checks the PIN on
+    its own and runs the movement again. Never shown."""
 
 
 @dataclass(frozen=True)
@@ -101,45 +104,57 @@ def set_pin(uow: UnitOfWork, *, user_id: str, password: object, pin: object, con
 
 
 def check(uow: UnitOfWork, user_id: str, holder: Holder, pin: object) -> None:
-    """The PIN of a new movement of money, inside its transaction: PinRequired, a locked PinInvalid, or
-    WrongPin (the caller counts it after the rollback). Nothing at all for someone without a PIN."""
-    if holder.pin_hash is None:
-        return
-    now = utcnow()
-    if (until := _running(holder.pin_locked_until, now)) is not None:
-        raise locked(until, now)
-    if pin is None or pin == "":
-        raise PinRequired()
-    if not isinstance(pin, str) or not PIN.fullmatch(pin) or not verify_password(holder.pin_hash, pin):
-        raise WrongPin()
-    # A right PIN starts the count again. The row was read without a lock, so the reset checks the lock
-    # once more: one that wrong PINs started since then wins over this right one.
-    if holder.pin_failures and uow.execute(_CLEAR, {"user_id": user_id, "now": now}).rowcount != 1:
-        raise locked(uow.execute(_STATE, {"user_id": user_id}).one().pin_locked_until or now, now)
+    """Inside a movement's transaction: nothing at all for someone without a PIN, or for a movement run
+    again with VERIFIED; PinToCheck otherwise."""
+    if holder.pin_hash is not None and pin is not VERIFIED:
+        raise PinToCheck()
+
+
+def guarded(uow: UnitOfWork, *, user_id: str, pin: object, run: Callable[[object], T]) -> T:
+    """Run a money movement (`run(pin)`) that needs the PIN once its holder has one: first as it is, which
+    for someone without a PIN is all; else, after `verify`, once more with VERIFIED."""
+    try:
+        return run(None)
+    except PinToCheck:  # rolled back: nothing was written
+        verify(uow, user_id=user_id, pin=pin)
+        return run(VERIFIED)
 
 
 @retry_on_conflict
-def record_failure(uow: UnitOfWork, *, user_id: str) -> PinInvalid:
-    """Count one wrong PIN in a transaction of its own, audit it (and the lock it may start), and return
-    the error to answer with: the tries left, or until when outgoing money is locked."""
-    limit = uow.config.get("PIN_MAX_FAILURES", 5)
+def verify(uow: UnitOfWork, *, user_id: str, pin: object) -> None:
+    """The PIN, checked and counted in one transaction under the person's row lock: PinRequired, or
+    PinInvalid with the tries left or until when a lock runs (a try during a lock is not counted)."""
     with uow:
-        now = utcnow()
-        counted = uow.execute(_COUNT, {"user_id": user_id, "now": now}).rowcount == 1
-        failures, until = uow.execute(_STATE, {"user_id": user_id}).one()
-        if not counted:  # a lock started since the movement read the row
-            return locked(until or now, now)
-        stream = audit.user_stream(user_id)
-        audit.append(uow, stream=stream, event="pin_wrong", actor_id=user_id, data={"failures": failures})
-        if failures < limit:
-            uow.commit()
-            return _wrong(limit - failures, uow.config.get("PIN_LOCK_SECONDS", 900))
-        until = now + timedelta(seconds=uow.config.get("PIN_LOCK_SECONDS", 900))
-        uow.execute(_LOCK, {"user_id": user_id, "until": until})
-        audit.append(uow, stream=stream, event="pin_locked", actor_id=user_id,
-                     data={"failures": failures, "until": until.isoformat()})
-        risk.after_lockout(uow, user_id=user_id, kind="pin")
+        state, now = uow.execute(_LOCKED_STATE, {"user_id": user_id}).one(), utcnow()
+        if (until := _running(state.pin_locked_until, now)) is not None:
+            raise locked(until, now)
+        if state.pin_hash is None:
+            return
+        if pin is None or pin == "":
+            raise PinRequired()
+        if isinstance(pin, str) and PIN.fullmatch(pin) and verify_password(state.pin_hash, pin):
+            if state.pin_failures:  # a right PIN starts the count again
+                uow.execute(_FAILURES, {"user_id": user_id, "failures": 0, "until": None})
+                uow.commit()
+            return
+        refusal = _count_wrong(uow, user_id, state.pin_failures + 1, now)
         uow.commit()
+    raise refusal
+
+
+def _count_wrong(uow: UnitOfWork, user_id: str, failures: int, now: datetime) -> PinInvalid:
+    """Write one more wrong try, audited, and the lock it may start; the error to answer with."""
+    limit, lock_seconds = uow.config.get("PIN_MAX_FAILURES", 5), uow.config.get("PIN_LOCK_SECONDS", 900)
+    stream = audit.user_stream(user_id)
+    audit.append(uow, stream=stream, event="pin_wrong", actor_id=user_id, data={"failures": failures})
+    if failures < limit:
+        uow.execute(_FAILURES, {"user_id": user_id, "failures": failures, "until": None})
+        return _wrong(limit - failures, lock_seconds)
+    until = now + timedelta(seconds=lock_seconds)
+    uow.execute(_FAILURES, {"user_id": user_id, "failures": 0, "until": until})
+    audit.append(uow, stream=stream, event="pin_locked", actor_id=user_id,
+                 data={"failures": failures, "until": until.isoformat()})
+    risk.after_lockout(uow, user_id=user_id, kind="pin")
     return locked(until, now)
 
 

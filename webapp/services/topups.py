@@ -38,10 +38,9 @@ def request(uow: UnitOfWork, *, user_id: str, wallet_id: object, mobile_number: 
     a key returns the first top-up unchanged, without a PIN; a new top-up needs the person's `pin` once
     they have set one."""
     key = idempotency.check_key(idempotency_key)
-    try:
-        return _request(uow, user_id, wallet_id, Asked(mobile_number, operator, amount), key, pin)
-    except pins.WrongPin:  # nothing was held; the wrong try is counted on its own
-        raise pins.record_failure(uow, user_id=user_id) from None
+    asked = Asked(mobile_number, operator, amount)
+    return pins.guarded(uow, user_id=user_id, pin=pin,
+                        run=lambda checked: _request(uow, user_id, wallet_id, asked, key, checked))
 
 
 def get(uow: UnitOfWork, *, user_id: str, topup_id: object) -> Topup:

@@ -36,10 +36,8 @@ def transfer(
                "currency": amount.currency, "note": note}
     # Never the PIN in the fingerprint: a retry with the right PIN after a wrong one is the same request.
     request_hash = idempotency.fingerprint(request)
-    try:
-        return _transfer(uow, sender_id, from_wallet_id, to, amount, note, key, request_hash, pin)
-    except pins.WrongPin:  # the transfer was rolled back; the wrong try is counted on its own
-        raise pins.record_failure(uow, user_id=sender_id) from None
+    return pins.guarded(uow, user_id=sender_id, pin=pin, run=lambda checked: _transfer(
+        uow, sender_id, from_wallet_id, to, amount, note, key, request_hash, checked))
 
 
 def sent_with_key(uow: UnitOfWork, *, sender_id: str, idempotency_key: str) -> Transaction | None:
