@@ -76,7 +76,7 @@ def risk_rules(environ) -> dict[str, dict[str, int | bool]]:
         # More than `count` transfers to people the sender never paid before, within `minutes`.
         "new_recipients": {"count": number("RISK_NEW_RECIPIENTS_COUNT", 5),
                            "minutes": number("RISK_NEW_RECIPIENTS_MINUTES", 10)},
-        # `count` PIN or sign-in lockouts of the person within `hours`.
+        # `count` PIN lockouts of the person within `hours` (sign-in lockouts don't count: strangers cause them).
         "lockouts": {"count": number("RISK_LOCKOUTS_COUNT", 2), "hours": number("RISK_LOCKOUTS_HOURS", 24)},
         # A card refund or lost dispute left a wallet below zero.
         "negative_balance": {"enabled": _bool(environ.get("RISK_NEGATIVE_BALANCE"), True)},

@@ -148,7 +148,7 @@ def test_two_firings_at_once_write_one_flag_and_one_freeze(app, wallets, monkeyp
     assert [e for e, _, _ in events(app, sender.id)].count("account_frozen") == 1
 
 
-# --- K PIN or sign-in lockouts within H hours (defaults 2 and 24) --------------------------------------------
+# --- K PIN lockouts within H hours (defaults 2 and 24); sign-in lockouts are not counted -------------------
 
 @pytest.fixture()
 def strict(database_url, wallets):
@@ -184,13 +184,16 @@ def pin_lockout(app, user_id: str) -> None:
         uow.commit()
 
 
-def test_a_pin_lockout_and_a_sign_in_lockout_through_the_real_login_count_together(strict):
+def test_one_pin_lockout_and_a_strangers_sign_in_lockout_do_not_freeze_two_pin_lockouts_do(strict):
+    """A mistyped PIN once, then anyone who knows the email locks sign-ins out: no hold. A second PIN
+    lockout is the rule: the flag keeps the sign-in lockout for whoever looks into it."""
     app, person, friend = strict.app, strict.user(balance=1_000), strict.user()
     pin_lockout(app, person.id)
-    assert_not_held(app, person)
     lock_out(app, person.email, "198.51.100.31")
+    assert_not_held(app, person)
+    pin_lockout(app, person.id)
     flag = assert_held(app, person, "lockouts")
-    assert (flag.details["lockouts"], flag.details["pin_lockouts"], flag.details["last"]) == (2, 1, "login")
+    assert (flag.details["lockouts"], flag.details["sign_in_lockouts"], flag.details["last"]) == (2, 1, "pin")
     assert code_of(person.send(friend, 100)) == (403, "ACCOUNT_FROZEN")
     elsewhere = app.test_client()  # held, not locked out: the person still signs in and sees their money
     elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.32"
@@ -202,7 +205,7 @@ def test_pin_lockouts_alone_fire_at_the_threshold(app, wallets):
     pin_lockout(app, person.id)
     assert_not_held(app, person)
     pin_lockout(app, person.id)
-    assert assert_held(app, person, "lockouts").details == {"lockouts": 2, "pin_lockouts": 2, "threshold": 2,
+    assert assert_held(app, person, "lockouts").details == {"lockouts": 2, "sign_in_lockouts": 0, "threshold": 2,
                                                             "hours": 24, "last": "pin"}
     pin_lockout(app, person.id)  # a third, while the flag is open: no second flag, no second freeze event
     assert len(flags(app, person.id)) == 1

@@ -24,7 +24,7 @@ from webapp.services.risk import RULES
 FLAG = {"id": UUID, "user_id": UUID,
         "rule": {"enum": list(RULES), "description": "new_recipients: more than RISK_NEW_RECIPIENTS_COUNT "
                  "transfers to people never paid before within RISK_NEW_RECIPIENTS_MINUTES; lockouts: "
-                 "RISK_LOCKOUTS_COUNT PIN or sign-in lockouts within RISK_LOCKOUTS_HOURS; negative_balance: a "
+                 "RISK_LOCKOUTS_COUNT PIN lockouts within RISK_LOCKOUTS_HOURS; negative_balance: a "
                  "card refund or lost dispute left a wallet below zero."},
         "details": {"type": "object", "description": "What the rule saw: counts, the window, the wallet."},
         "created_at": TIMESTAMP,

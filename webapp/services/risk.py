@@ -28,7 +28,7 @@ from webapp.services import audit
 RULES = ("new_recipients", "lockouts", "negative_balance")
 REASONS = {  # the `account_frozen` reason people and operators read
     "new_recipients": "Automatic risk hold (new_recipients): many transfers to new recipients in a short time.",
-    "lockouts": "Automatic risk hold (lockouts): repeated PIN and sign-in lockouts.",
+    "lockouts": "Automatic risk hold (lockouts): repeated PIN lockouts.",
     "negative_balance": "Automatic risk hold (negative_balance): a card refund or dispute left a wallet below zero.",
 }
 LOCKOUT_EVENTS = ("pin_locked", "login_locked")
@@ -53,17 +53,18 @@ def after_transfer(uow: UnitOfWork, *, sender_id: str) -> None:
 def after_lockout(uow: UnitOfWork, *, user_id: str, kind: str) -> None:
     """`user_id` was just locked out (`kind`: "pin" or "login"): the repeated-lockouts rule looks at it.
 
-    Sign-in lockouts count, but alone they never fire: anyone who knows an email can cause them from a
-    few addresses (services/login_guard.py counts per address for that reason), and a rule they could
-    fire would let strangers freeze any account. A PIN lockout needs someone signed in to the account,
-    so the rule fires only when at least one of the lockouts in the window is a PIN lockout."""
+    Only PIN lockouts count toward the threshold; sign-in lockouts are kept in the flag's details for
+    whoever looks into it. Anyone who knows an email can cause sign-in lockouts from a few addresses
+    (services/login_guard.py counts per address for that reason), so counting them would let a stranger
+    freeze an account, or tip one over after a single mistyped PIN of the owner's. A PIN lockout needs
+    someone signed in to the account."""
     lockouts = rule(uow.config, "lockouts")
     if not lockouts.get("count"):
         return
     seen = _lockouts_since(uow, user_id, utcnow() - timedelta(hours=lockouts["hours"]))
-    if sum(seen.values()) >= lockouts["count"] and seen["pin_locked"]:
+    if seen["pin_locked"] >= lockouts["count"]:
         flag(uow, user_id=user_id, rule="lockouts",
-             details={"lockouts": sum(seen.values()), "pin_lockouts": seen["pin_locked"],
+             details={"lockouts": seen["pin_locked"], "sign_in_lockouts": seen["login_locked"],
                       "threshold": lockouts["count"], "hours": lockouts["hours"], "last": kind})
 
 
