@@ -56,8 +56,16 @@ LIMIT_DEFAULTS = {  # (min, per transaction, daily)
 }
 
 
+# The names this table replaced: set, they would be ignored, and a deployment's stricter limits with them.
+RETIRED_LIMITS = ("TRANSFER_LIMIT_PER_TX", "TRANSFER_LIMIT_DAILY", "KYC_FREE_TRANSFER_LIMIT", "DEPOSIT_LIMIT_MIN",
+                  "DEPOSIT_LIMIT_PER_TX", "DEPOSIT_LIMIT_DAILY", "DEPOSIT_LIMIT_DAILY_UNVERIFIED")
+
+
 def limit_table(environ) -> dict[str, dict[str, dict[str, dict[str, int]] | None]]:
     """{tier: {operation: {kind: {currency: major units}}, or None where the tier may not do it at all}}."""
+    if retired := [name for name in RETIRED_LIMITS if name in environ]:
+        raise ConfigurationError(f"{', '.join(retired)} no longer apply: set LIMIT_<TIER>_<OPERATION>_<KIND> "
+                                 "instead (README, \"Limits by KYC tier\")")
     table: dict = {tier: dict.fromkeys(LIMIT_OPERATIONS) for tier in LIMIT_TIERS}
     for (tier, operation), defaults in LIMIT_DEFAULTS.items():
         table[tier][operation] = {

@@ -94,3 +94,8 @@ def test_defaults(monkeypatch):
 @pytest.mark.parametrize("provider", ["PAYOUT_PROVIDER", "TOPUP_PROVIDER"])
 def test_production_refuses_a_sandbox_that_would_take_money_and_send_none(provider):
     assert f"{provider} must name a real provider in production" in refusal(production(**{provider: "sandbox"}))
+
+
+def test_a_retired_limit_setting_refuses_to_start_rather_than_be_ignored():
+    with pytest.raises(ConfigurationError, match="TRANSFER_LIMIT_DAILY no longer apply"):
+        settings.limit_table({"TRANSFER_LIMIT_DAILY": "*:100"})
