@@ -4,6 +4,7 @@ or paid, are left as they are."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -59,6 +60,37 @@ def test_an_expired_deposit_no_longer_counts_toward_the_days_limit(app, wallets)
     sweep(app)
 
     assert start(person, 100).status_code == 201
+
+
+def test_deposits_paid_at_stripe_without_a_webhook_never_crowd_out_the_unpaid_ones(app, wallets, monkeypatch):
+    """One deposit Stripe calls paid, whose webhook never came, stays pending (only a webhook credits) and
+    goes to the back of the line, so the next tick reaches the unpaid one behind it."""
+    person = wallets.user()
+    paid, unpaid = (start(person, amount).json["data"]["transaction"]["id"] for amount in (1_500, 1_000))
+    age(app, paid, app.config["DEPOSIT_PENDING_TTL"] + 120)
+    age(app, unpaid, app.config["DEPOSIT_PENDING_TTL"] + 60)
+    paid_intent = deposit_row(app, paid).payment_intent_id
+    real = deposit_expiry.stripe_provider.from_config
+
+    class PaidElsewhere:
+        def __init__(self, config):
+            self.real = real(config)
+
+        def retrieve_payment_intent(self, intent_id):
+            intent = self.real.retrieve_payment_intent(intent_id)
+            return dataclasses.replace(intent, status="succeeded") if intent_id == paid_intent else intent
+
+        def cancel_payment_intent(self, intent_id):
+            return self.real.cancel_payment_intent(intent_id)
+
+    monkeypatch.setattr(deposit_expiry.stripe_provider, "from_config", PaidElsewhere)
+    monkeypatch.setattr(deposit_expiry, "BATCH", 1)
+
+    assert sweep(app) == 0  # the older one first: paid at Stripe, left pending for its webhook
+    assert sweep(app) == 1  # then the unpaid one, not the paid one again
+    assert (status_of(person, paid)["status"], status_of(person, unpaid)["status"]) == ("pending", "failed")
+    assert person.wallet()["balance"] == 0
+    age(app, paid, 0)  # fresh again: the other tests count what a sweep ends
 
 
 def test_a_paid_deposit_is_left_to_its_webhook(app, wallets, stripe_client, webhooks_to_app):
