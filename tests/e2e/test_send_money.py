@@ -108,6 +108,7 @@ def test_back_and_reload_after_sending_never_resubmit_nor_send_twice(phone, live
     alice.get_by_label("To", exact=True).fill(bob_email)
     alice.get_by_label("Amount", exact=True).fill("2")
     alice.get_by_role("button", name="Review").click()
+    alice.wait_for_url("**/send/review/*")  # the POST's redirect has landed: reload the review, not the POST
     review_url = alice.url
     alice.reload()  # a review is a page of its own: reloading asks nothing
     expect(alice.get_by_test_id("confirm-amount")).to_have_text("€2.00")
