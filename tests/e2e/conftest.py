@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.conftest import make_test_app
+from tests.conftest import PASSWORD, make_test_app
+from tests.integration.worker_support import queued_app
 from webapp.devtools.stripe_standin import STANDIN_PATH
 
 CHROMIUM = "/usr/bin/chromium"
@@ -122,3 +124,27 @@ def axe():
         assert not found, f"axe on {label} ({page.url}):\n" + "\n".join(found)
 
     return check
+
+
+@pytest.fixture()
+def queued_server(database_url) -> Iterator[tuple]:
+    """The app on a free loopback port, CSRF on, its jobs queued on Redis under a queue name of its own, so
+    a test decides when a real RQ worker runs them (tests/integration/worker_support.work)."""
+    with queued_app(database_url, WTF_CSRF_ENABLED=True) as app:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="e2e-queued", daemon=True)
+        thread.start()
+        try:
+            yield app, f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+
+
+def sign_in(page: Page, email: str) -> None:
+    """Through the sign-in form, as a person does; returns once a signed-in page is showing."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()

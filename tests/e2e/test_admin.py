@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_kyc import capture
 from webapp.extensions import new_uow
 from webapp.models import User
@@ -28,14 +29,6 @@ def sign_up(page: Page) -> str:
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_test_id("balance-USD")).to_have_text("$0.00")
     return email
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
 
 
 def operator(app, role: str) -> str:

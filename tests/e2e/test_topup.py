@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
-from tests.e2e.conftest import PHONE
-from tests.e2e.test_withdraw import queued_server  # noqa: F401 - the fixture: the app on Redis queues of its own
+from tests.e2e.conftest import PHONE, sign_in
 from tests.integration.worker_support import work
 from webapp.extensions import new_uow
 from webapp.money import Money
@@ -28,7 +27,7 @@ def funded(app) -> str:
     return user.email
 
 
-def test_buy_airtime_and_watch_it_sent(browser, queued_server, screenshot, axe):  # noqa: F811
+def test_buy_airtime_and_watch_it_sent(browser, queued_server, screenshot, axe):
     app, base_url = queued_server
     email = funded(app)
     context = browser.new_context(base_url=base_url, **PHONE)
@@ -36,10 +35,7 @@ def test_buy_airtime_and_watch_it_sent(browser, queued_server, screenshot, axe):
     try:
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto("/login")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, email)
         page.get_by_role("link", name="Mobile top-up").click()
 
         page.get_by_label("Mobile number").fill("+1 415 555 0123")

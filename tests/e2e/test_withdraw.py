@@ -4,16 +4,12 @@ worker has paid it. The server queues its jobs on the real Redis, so the test de
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD, unique_email, unique_phone
-from tests.e2e.conftest import PHONE
-from tests.integration.worker_support import queued_app, work
+from tests.e2e.conftest import PHONE, sign_in
+from tests.integration.worker_support import work
 from webapp.extensions import new_uow
 from webapp.models import User
 from webapp.money import Money
@@ -21,20 +17,6 @@ from webapp.services import accounts, adjustments, bank_accounts
 
 pytestmark = pytest.mark.e2e
 MINUS = "\u2212"
-
-
-@pytest.fixture()
-def queued_server(database_url) -> Iterator[tuple]:
-    """The app on a free loopback port, CSRF on, its jobs queued on Redis under a queue name of its own."""
-    with queued_app(database_url, WTF_CSRF_ENABLED=True) as app:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="e2e-withdraw", daemon=True)
-        thread.start()
-        try:
-            yield app, f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
 
 
 def verified_saver(app) -> str:
@@ -58,10 +40,7 @@ def test_withdraw_to_the_bank_and_watch_it_paid(browser, queued_server, screensh
     try:
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto("/login")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, email)
         page.get_by_role("link", name="Bank transfer").click()
         expect(page.get_by_label("To bank account")).to_contain_text("6789")
         page.get_by_label("Amount", exact=True).fill("75.00")
