@@ -18,9 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from werkzeug.utils import import_string
-
-from webapp.errors import ConfigurationError
+from webapp.providers import configured
 
 SANDBOX = "sandbox"
 COMPLETED, PENDING = "completed", "pending"  # TopupReceipt.status
@@ -130,11 +128,4 @@ class SandboxTopups:
 
 def provider(config: dict) -> TopupProvider:
     """The configured provider (see the module docstring)."""
-    name = config.get("TOPUP_PROVIDER") or SANDBOX
-    if name == SANDBOX:
-        return SandboxTopups(config)
-    try:
-        adapter = import_string(name)
-    except ImportError as error:
-        raise ConfigurationError(f"TOPUP_PROVIDER={name!r} cannot be imported: {error}") from None
-    return adapter(config)
+    return configured(config, "TOPUP_PROVIDER", {SANDBOX: SandboxTopups})

@@ -20,9 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from werkzeug.utils import import_string
-
-from webapp.errors import ConfigurationError
+from webapp.providers import configured
 
 SANDBOX, STRIPE = "sandbox", "stripe"
 IBAN, US_ACH = "iban", "us_ach"  # the two kinds of account: an IBAN, or a US account and ABA routing number
@@ -137,15 +135,8 @@ class SandboxPayouts:
 
 def provider(config: dict) -> PayoutProvider:
     """The configured provider (see the module docstring)."""
-    name = config.get("PAYOUT_PROVIDER") or SANDBOX
-    if name == SANDBOX:
-        return SandboxPayouts(config)
-    if name == STRIPE:
+    if (config.get("PAYOUT_PROVIDER") or SANDBOX) == STRIPE:  # imported only then: it loads the Stripe SDK
         from webapp.providers.stripe_payouts import StripePayoutProvider
 
         return StripePayoutProvider(config)
-    try:
-        adapter = import_string(name)
-    except ImportError as error:
-        raise ConfigurationError(f"PAYOUT_PROVIDER={name!r} cannot be imported: {error}") from None
-    return adapter(config)
+    return configured(config, "PAYOUT_PROVIDER", {SANDBOX: SandboxPayouts})

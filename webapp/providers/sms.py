@@ -19,10 +19,8 @@ import threading
 from collections import deque
 from typing import Protocol
 
-from werkzeug.utils import import_string
-
-from webapp.errors import ConfigurationError
 from webapp.models.users import mask_phone
+from webapp.providers import configured
 
 log = logging.getLogger(__name__)
 SANDBOX = "sandbox"
@@ -64,11 +62,4 @@ class SandboxSms:
 
 def provider(config: dict) -> SmsProvider:
     """The configured provider (see the module docstring)."""
-    name = config.get("SMS_PROVIDER") or SANDBOX
-    if name == SANDBOX:
-        return SandboxSms(config)
-    try:
-        gateway = import_string(name)
-    except ImportError as error:
-        raise ConfigurationError(f"SMS_PROVIDER={name!r} cannot be imported: {error}") from None
-    return gateway(config)
+    return configured(config, "SMS_PROVIDER", {SANDBOX: SandboxSms})
