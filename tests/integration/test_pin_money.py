@@ -98,6 +98,24 @@ def test_a_lock_stops_the_other_money_paths_too(app, wallets, path):
     assert sender.balance() == before
 
 
+def at_once(app, sender, body: dict, copies: int) -> list:
+    """`copies` transfers of `body`, each with its own key, sent by real threads behind a barrier."""
+    barrier, results = threading.Barrier(copies), [None] * copies
+
+    def worker(i):
+        client = app.test_client()
+        barrier.wait()
+        results[i] = client.post("/api/v1/transfers", json={**body, "idempotency_key": uuid.uuid4().hex},
+                                 headers=sender.user.headers)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
 def test_eight_wrong_pins_at_once_count_exactly(app, wallets, monkeypatch):
     lockouts = []
     monkeypatch.setattr(risk, "after_lockout", lambda uow, **seen: lockouts.append(seen))
@@ -106,19 +124,7 @@ def test_eight_wrong_pins_at_once_count_exactly(app, wallets, monkeypatch):
     bob = wallets.user()
     body = {"from_wallet_id": sender.user.wallet()["id"], "to_email": bob.email, "amount": 100, "currency": "USD",
             "pin": WRONG}
-    barrier, results = threading.Barrier(8), [None] * 8
-
-    def worker(i):
-        client = app.test_client()
-        barrier.wait()
-        results[i] = client.post("/api/v1/transfers", json={**body, "idempotency_key": uuid.uuid4().hex},
-                                 headers=sender.user.headers)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = at_once(app, sender, body, 8)
 
     errors = [assert_error(r, 403, "PIN_INVALID")["details"] for r in results]
     assert sorted(d["attempts_left"] for d in errors if "attempts_left" in d) == [1, 2, 3, 4]
@@ -144,19 +150,7 @@ def test_fifteen_wrong_pins_at_once_get_five_checks_then_even_the_right_one_meet
     bob = wallets.user()
     body = {"from_wallet_id": sender.user.wallet()["id"], "to_email": bob.email, "amount": 100, "currency": "USD",
             "pin": WRONG}
-    barrier, results = threading.Barrier(15), [None] * 15
-
-    def worker(i):
-        client = app.test_client()
-        barrier.wait()
-        results[i] = client.post("/api/v1/transfers", json={**body, "idempotency_key": uuid.uuid4().hex},
-                                 headers=sender.user.headers)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(15)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = at_once(app, sender, body, 15)
     right = sender.user.post("/transfers", json={**body, "pin": PIN, "idempotency_key": uuid.uuid4().hex})
 
     assert [r.status_code for r in results] == [403] * 15 and checked == [WRONG] * 5
